@@ -22,6 +22,7 @@ __all__ = [
     "validate_annotations",
     "to_wide",
     "to_counts",
+    "from_wide",
     "canonical_frame",
 ]
 
@@ -159,7 +160,12 @@ def validate_annotations(
                 (f"Field {col!r} is missing (NaN/None) in {_rows(bad)}{where}; "
                  f"expected a {col} for every row.", bad)
             )
-    key = [c for c in data.columns if c in REQUIRED_COLUMNS or c in _BOX or c in ("start", "end", "created_at")]
+    # Rows are duplicates when task, annotator, label, geometry, span, time and the
+    # source's annotation id (repeated readings, e.g. Dawid & Skene's observer 1) all agree.
+    key = [
+        c for c in data.columns
+        if c in REQUIRED_COLUMNS or c in _BOX or c in ("start", "end", "created_at", "annotation_id")
+    ]
     hashable = data[key].astype(str)
     dup = hashable.duplicated().to_numpy()
     if dup.any():
@@ -326,4 +332,45 @@ def to_counts(data: pd.DataFrame, *, labels: list | None = None) -> pd.DataFrame
         flat.reshape(len(tasks), len(cats)).astype(np.int64),
         index=pd.Index(tasks, name="task"),
         columns=pd.Index(cats, name="label"),
+    )
+
+
+def from_wide(wide: pd.DataFrame) -> pd.DataFrame:
+    """Convert a task × annotator label matrix back to the canonical long table.
+
+    Parameters
+    ----------
+    wide : pandas.DataFrame of shape (n_tasks, n_annotators)
+        Index = tasks, columns = annotators, NaN = not labelled (cleanlab's orientation).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``task``, ``annotator``, ``label``; one row per non-missing cell,
+        ordered by task then annotator.
+
+    Examples
+    --------
+    >>> w = pd.DataFrame({"a": ["x", "x"], "b": ["y", None]}, index=[1, 2])
+    >>> from_wide(w)
+       task annotator label
+    0     1         a     x
+    1     1         b     y
+    2     2         a     x
+    """
+    if not isinstance(wide, pd.DataFrame):
+        raise AnnotationFormatError(
+            f"from_wide expects a pandas DataFrame (tasks as rows, annotators as columns). "
+            f"Got {type(wide).__name__} instead."
+        )
+    values = wide.to_numpy(dtype=object)
+    present = ~pd.isna(values)
+    t_idx, a_idx = np.nonzero(present)
+    labels = pd.Series(values[t_idx, a_idx]).infer_objects()
+    return pd.DataFrame(
+        {
+            "task": wide.index.to_numpy()[t_idx],
+            "annotator": wide.columns.to_numpy()[a_idx],
+            "label": labels.to_numpy(),
+        }
     )
