@@ -1,0 +1,66 @@
+# qa_toolkit — two commands: `make demo` and `make test` (each sets up .venv when missing).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP_CORE := $(VENV)/.stamp-core
+STAMP_ALL := $(VENV)/.stamp-all
+export MPLBACKEND := Agg
+export PYTHONHASHSEED := 0
+
+.PHONY: demo test test-fast lab bench chromium clean-venv help
+
+help:
+	@echo "make demo   - set up .venv (core) and write audit reports of bundled data"
+	@echo "make test   - set up .venv with every extra and run all tests, doctests and notebooks"
+	@echo "make lab    - open JupyterLab on the notebooks"
+	@echo "make bench  - run the benchmarks (long)"
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip setuptools wheel
+
+# Re-install only when pyproject.toml changed since the last install.
+$(STAMP_CORE): pyproject.toml | $(PY)
+	$(PY) -m pip install -q -e .
+	@touch $@
+
+$(STAMP_ALL): pyproject.toml | $(PY)
+	$(PY) -m pip install -q -e ".[clip,lab,dev]"
+	@touch $@ $(STAMP_CORE)
+
+demo: $(STAMP_CORE)
+	@rm -rf reports/demo_pass reports/demo_fail
+	$(VENV)/bin/qa-toolkit audit dataset:welinder2010_bluebirds --out reports/bluebirds
+	@if [ -f examples/gate_pass.yaml ]; then \
+	  echo "--- release gate that passes (exit 0 expected):"; \
+	  $(VENV)/bin/qa-toolkit audit dataset:welinder2010_bluebirds --gate examples/gate_pass.yaml --out reports/demo_pass; \
+	  echo "exit code $$?"; \
+	  echo "--- release gate that fails (exit 1 expected):"; \
+	  $(VENV)/bin/qa-toolkit audit dataset:welinder2010_bluebirds --gate examples/gate_fail.yaml --out reports/demo_fail; \
+	  echo "exit code $$?"; \
+	fi
+	@echo "Open $(CURDIR)/reports/bluebirds/index.html"
+
+chromium:
+	@if ! command -v chromium >/dev/null 2>&1; then \
+	  echo "Installing Debian chromium for the real-browser test ..."; \
+	  SUDO=""; [ "$$(id -u)" != 0 ] && SUDO="sudo"; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; \
+	fi
+
+test: $(STAMP_ALL) chromium
+	$(PY) -m pytest tests qa_toolkit widgets notebooks --doctest-modules --nbmake --nbmake-timeout=900 -p no:cacheprovider
+
+test-fast: $(STAMP_ALL)
+	$(PY) -m pytest tests qa_toolkit widgets --doctest-modules -m "not browser and not slow" -p no:cacheprovider
+
+lab: $(STAMP_ALL)
+	$(VENV)/bin/jupyter lab notebooks
+
+bench: $(STAMP_ALL)
+	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+	$(PY) benchmarks/cifar10_label_errors.py
+
+clean-venv:
+	rm -rf $(VENV)

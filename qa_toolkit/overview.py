@@ -1,0 +1,163 @@
+"""First look at an annotation table: who labelled what, how much overlap, what is missing.
+
+These are the numbers of the first section of the ``qa-toolkit audit`` report and of
+``notebooks/01_quickstart.ipynb``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from qa_toolkit._validation import check_columns
+from qa_toolkit.table import REQUIRED_COLUMNS
+
+__all__ = ["summary", "task_overview", "annotator_overview", "label_overview", "data_issues"]
+
+
+def _check(data: pd.DataFrame, func: str) -> None:
+    check_columns(data, REQUIRED_COLUMNS, func=func)
+
+
+def summary(data: pd.DataFrame) -> pd.Series:
+    """Headline counts of a canonical table.
+
+    Returns
+    -------
+    pandas.Series
+        ``n_rows``, ``n_tasks``, ``n_annotators``, ``n_labels`` (distinct),
+        ``mean_annotators_per_task``, ``share_tasks_multi_annotated`` (tasks with two or
+        more annotators), ``n_missing_labels``, ``n_duplicate_rows``.
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"task": [1, 1, 2], "annotator": ["a", "b", "a"], "label": ["x", "y", "x"]})
+    >>> summary(df)["share_tasks_multi_annotated"]
+    0.5
+    """
+    _check(data, "summary")
+    per_task = data.groupby("task", sort=False)["annotator"].nunique()
+    return pd.Series(
+        {
+            "n_rows": len(data),
+            "n_tasks": int(data["task"].nunique()),
+            "n_annotators": int(data["annotator"].nunique()),
+            "n_labels": int(data["label"].nunique()),
+            "mean_annotators_per_task": float(per_task.mean()) if len(per_task) else np.nan,
+            "share_tasks_multi_annotated": float((per_task >= 2).mean()) if len(per_task) else np.nan,
+            "n_missing_labels": int(data["label"].isna().sum()),
+            "n_duplicate_rows": int(data.duplicated().sum()),
+        },
+        name="value",
+        dtype=object,
+    )
+
+
+def task_overview(data: pd.DataFrame) -> pd.DataFrame:
+    """One row per task: ``n_annotators``, ``n_rows``, ``n_distinct_labels``, ``unanimous``.
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"task": [1, 1, 2], "annotator": ["a", "b", "a"], "label": ["x", "y", "x"]})
+    >>> task_overview(df)["n_annotators"].tolist()
+    [2, 1]
+    """
+    _check(data, "task_overview")
+    g = data.groupby("task", sort=True)
+    out = pd.DataFrame(
+        {
+            "n_annotators": g["annotator"].nunique(),
+            "n_rows": g.size(),
+            "n_distinct_labels": g["label"].nunique(),
+        }
+    )
+    out["unanimous"] = (out["n_distinct_labels"] == 1) & (out["n_annotators"] >= 2)
+    return out
+
+
+def annotator_overview(data: pd.DataFrame) -> pd.DataFrame:
+    """One row per annotator: ``n_tasks``, ``n_rows``, ``share_of_tasks``, ``top_label``,
+    ``top_label_share`` and, when the table has them, ``median_lead_time``,
+    ``first_seen`` and ``last_seen``.
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"task": [1, 1, 2], "annotator": ["a", "b", "a"], "label": ["x", "y", "x"]})
+    >>> float(annotator_overview(df).loc["a", "top_label_share"])
+    1.0
+    """
+    _check(data, "annotator_overview")
+    n_tasks_total = data["task"].nunique()
+    g = data.groupby("annotator", sort=True)
+    out = pd.DataFrame({"n_tasks": g["task"].nunique(), "n_rows": g.size()})
+    out["share_of_tasks"] = out["n_tasks"] / max(n_tasks_total, 1)
+    counts = data.groupby(["annotator", "label"], sort=True).size().rename("n")
+    top = counts.sort_values(ascending=False, kind="stable").groupby(level=0).head(1).reset_index(level=1)
+    out["top_label"] = top["label"].reindex(out.index)
+    out["top_label_share"] = top["n"].reindex(out.index) / out["n_rows"]
+    if "lead_time" in data.columns:
+        out["median_lead_time"] = g["lead_time"].median()
+    if "created_at" in data.columns:
+        out["first_seen"] = g["created_at"].min()
+        out["last_seen"] = g["created_at"].max()
+    return out
+
+
+def label_overview(data: pd.DataFrame) -> pd.DataFrame:
+    """One row per label: ``n_rows``, ``share``, ``n_tasks``, ``n_annotators``.
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"task": [1, 1, 2], "annotator": ["a", "b", "a"], "label": ["x", "y", "x"]})
+    >>> label_overview(df)["n_rows"].to_dict()
+    {'x': 2, 'y': 1}
+    """
+    _check(data, "label_overview")
+    g = data.groupby("label", sort=True)
+    out = pd.DataFrame({"n_rows": g.size(), "n_tasks": g["task"].nunique(), "n_annotators": g["annotator"].nunique()})
+    out.insert(1, "share", out["n_rows"] / out["n_rows"].sum())
+    return out.sort_values("n_rows", ascending=False, kind="stable")
+
+
+def data_issues(data: pd.DataFrame) -> pd.DataFrame:
+    """Rows with a problem, one row per offending row of ``data``.
+
+    Columns: ``row`` (position in ``data``), ``task``, ``annotator``, ``issue``
+    (``missing_label``, ``missing_task``, ``missing_annotator``, ``duplicate_row``,
+    ``single_annotator_task``) and ``detail``.
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"task": [1, 1, 1], "annotator": ["a", "a", "b"], "label": ["x", "x", None]})
+    >>> data_issues(df)["issue"].tolist()
+    ['missing_label', 'duplicate_row']
+    """
+    _check(data, "data_issues")
+    frames = []
+    for col in REQUIRED_COLUMNS:
+        bad = data[col].isna().to_numpy()
+        if bad.any():
+            frames.append(_issue_rows(data, bad, f"missing_{col}", f"{col} is empty"))
+    dup = data.duplicated().to_numpy()
+    if dup.any():
+        frames.append(_issue_rows(data, dup, "duplicate_row", "same as an earlier row"))
+    n_ann = data.groupby("task")["annotator"].transform("nunique").to_numpy()
+    single = (n_ann < 2) & ~data.duplicated("task").to_numpy()
+    if single.any() and (n_ann >= 2).any():
+        frames.append(_issue_rows(data, single, "single_annotator_task", "only one annotator: no agreement possible"))
+    if not frames:
+        return pd.DataFrame(columns=["row", "task", "annotator", "issue", "detail"])
+    return pd.concat(frames, ignore_index=True)
+
+
+def _issue_rows(data: pd.DataFrame, mask: np.ndarray, issue: str, detail: str) -> pd.DataFrame:
+    idx = np.flatnonzero(mask)
+    return pd.DataFrame(
+        {
+            "row": idx,
+            "task": data["task"].to_numpy()[idx],
+            "annotator": data["annotator"].to_numpy()[idx],
+            "issue": issue,
+            "detail": detail,
+        }
+    )
