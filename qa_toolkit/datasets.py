@@ -358,7 +358,8 @@ def _locate(folder: str, bundled: bool, data_home) -> Path:
         candidates.append(Path(data_home) / folder)
     if bundled:
         candidates.append(bundled_home() / folder)
-    candidates.append(shared_home() / folder)
+    if data_home is None:  # an explicit data_home is authoritative
+        candidates.append(shared_home() / folder)
     for c in candidates:
         if c.exists():
             return c

@@ -56,7 +56,7 @@ def _path(path, default_name: str | None = None) -> Path:
     if p.is_dir() and default_name is not None:
         p = p / default_name
     if not p.exists():
-        raise AnnotationFormatError(f"File not found: {p}")
+        raise FileNotFoundError(f"File not found: {p} (expected an existing file or folder)")
     if p.stat().st_size == 0:
         raise AnnotationFormatError(f"{p} is empty: expected annotations.")
     return p
@@ -213,7 +213,8 @@ def read_cifar10n(path) -> pd.DataFrame:
                 }
             )
         )
-    out = pd.concat(frames, ignore_index=True).sort_values(["task", "annotator"], kind="stable")
+    # stable sort on task keeps random_label1, 2, 3 in that order within each image
+    out = pd.concat(frames, ignore_index=True).sort_values("task", kind="stable")
     out["source"] = p.name
     return canonical_frame(out)
 
