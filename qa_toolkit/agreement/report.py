@@ -1,0 +1,153 @@
+"""``agreement_report``: every coefficient with intervals, breakdowns and interpretation."""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from qa_toolkit._validation import QAInputError, check_positive_int
+from qa_toolkit.agreement._common import EXAMPLE  # noqa: F401
+from qa_toolkit.agreement.bootstrap import METRICS, confidence_interval
+from qa_toolkit.agreement.breakdown import pairwise, per_annotator, per_label
+
+__all__ = ["AgreementReport", "agreement_report", "interpret"]
+
+_DEFAULT = ("percent_agreement", "fleiss_kappa", "krippendorff_alpha", "gwet_ac1", "brennan_prediger", "conger_kappa")
+
+
+def interpret(metric: str, value: float) -> str:
+    """Interpretation band of a coefficient value.
+
+    Krippendorff (2004) for alpha (>= 0.800 reliable, >= 0.667 tentative); Landis &
+    Koch (1977) for the kappa family; percent agreement is not chance-corrected.
+
+    Examples
+    --------
+    >>> interpret("krippendorff_alpha", 0.7)
+    'tentative (0.667 <= alpha < 0.800)'
+    >>> interpret("fleiss_kappa", 0.65)
+    'substantial (Landis & Koch)'
+    """
+    if not np.isfinite(value):
+        return "undefined"
+    if metric == "percent_agreement":
+        return "raw agreement (not chance-corrected)"
+    if metric == "krippendorff_alpha":
+        if value >= 0.8:
+            return "reliable (alpha >= 0.800)"
+        if value >= 0.667:
+            return "tentative (0.667 <= alpha < 0.800)"
+        return "unreliable (alpha < 0.667)"
+    for bound, name in ((0.0, "poor"), (0.2, "slight"), (0.4, "fair"), (0.6, "moderate"), (0.8, "substantial")):
+        if value < bound or (bound == 0.0 and value < 0):
+            return f"{name} (Landis & Koch)"
+    return "almost perfect (Landis & Koch)"
+
+
+@dataclass(frozen=True)
+class AgreementReport:
+    """Agreement of one annotation table, as tidy tables.
+
+    Attributes
+    ----------
+    summary : pandas.DataFrame
+        Index ``metric``; ``value``, ``ci_low``, ``ci_high``, ``se``, ``n_tasks``,
+        ``n_pairable``, ``method``, ``interpretation``.
+    per_label : pandas.DataFrame
+        See :func:`qa_toolkit.agreement.per_label`.
+    pairwise : pandas.DataFrame
+        See :func:`qa_toolkit.agreement.pairwise`.
+    per_annotator : pandas.DataFrame
+        See :func:`qa_toolkit.agreement.per_annotator`.
+    """
+
+    summary: pd.DataFrame
+    per_label: pd.DataFrame
+    pairwise: pd.DataFrame
+    per_annotator: pd.DataFrame
+
+    def __str__(self) -> str:
+        s = self.summary
+        lines = [f"Agreement report: {int(s['n_tasks'].max())} tasks, {len(self.per_annotator)} annotators, "
+                 f"{len(self.per_label)} labels"]
+        for m, row in s.iterrows():
+            lines.append(f"  {m:<20} {row['value']:7.4f}  [{row['ci_low']:.4f}, {row['ci_high']:.4f}]  "
+                         f"{row['interpretation']}")
+        worst = self.per_label["value"].idxmin() if len(self.per_label) else None
+        if worst is not None:
+            lines.append(f"  least agreed label: {worst!r} ({self.per_label.loc[worst, 'value']:.3f})")
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        return (f"<pre>{html.escape(str(self))}</pre>" + "<h4>Summary</h4>" + self.summary.to_html(float_format="{:.4f}".format)
+                + "<h4>Per label</h4>" + self.per_label.to_html(float_format="{:.4f}".format))
+
+
+def agreement_report(
+    data: pd.DataFrame,
+    *,
+    metrics: Any = None,
+    n_boot: int = 500,
+    min_overlap: int = 10,
+    random_state: int | np.random.Generator | None = None,
+) -> AgreementReport:
+    """Compute every multi-rater coefficient with bootstrap intervals and breakdowns.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        Canonical long table.
+    metrics : list of str, optional
+        Names from ``METRICS`` (default: percent agreement, Fleiss, Krippendorff's
+        alpha (nominal), Gwet AC1, Brennan-Prediger, Conger; plus Cohen and Scott when
+        the table has exactly two annotators).
+    n_boot : int, default=500
+        Bootstrap replicates for the intervals.
+    min_overlap : int, default=10
+        Minimum shared tasks for a pairwise cell (see :func:`pairwise`).
+    random_state : int, numpy.random.Generator or None, default=None
+        Seed of the bootstrap.
+
+    Returns
+    -------
+    AgreementReport
+        Tables ``summary``, ``per_label``, ``pairwise``, ``per_annotator``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from qa_toolkit.agreement import agreement_report
+    >>> df = pd.concat([pd.DataFrame(EXAMPLE).assign(task=lambda d: d.task + 10 * i) for i in range(10)])
+    >>> rep = agreement_report(df, n_boot=100, random_state=0)
+    >>> rep.summary.loc["fleiss_kappa", "value"].round(4)
+    np.float64(0.3333)
+    """
+    n_boot = check_positive_int("n_boot", n_boot, minimum=2, func="agreement_report")
+    n_ann = data["annotator"].nunique() if hasattr(data, "columns") and "annotator" in data.columns else 0
+    if metrics is None:
+        metrics = list(_DEFAULT) + (["cohen_kappa", "scott_pi"] if n_ann == 2 else [])
+    bad = [m for m in metrics if m not in METRICS]
+    if bad:
+        raise QAInputError(f"The 'metrics' parameter of agreement_report must list names from {list(METRICS)}. Got {bad}.")
+    from qa_toolkit._validation import check_random_state
+
+    rng = check_random_state(random_state)
+    rows = []
+    for m in metrics:
+        kw = {}
+        if m in ("cohen_kappa", "scott_pi"):
+            a, b = sorted(pd.unique(data["annotator"]))[:2]
+            kw = {"annotator_a": a, "annotator_b": b}
+        rows.append(confidence_interval(data, m, n_boot=n_boot, random_state=rng, **kw))
+    summary = pd.concat(rows)
+    summary["interpretation"] = [interpret(m, v) for m, v in summary["value"].items()]
+    return AgreementReport(
+        summary=summary,
+        per_label=per_label(data, n_boot=min(n_boot, 200), random_state=rng),
+        pairwise=pairwise(data, min_overlap=min_overlap),
+        per_annotator=per_annotator(data),
+    )

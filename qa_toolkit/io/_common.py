@@ -1,0 +1,295 @@
+"""Shared plumbing of the vendor-format readers: file access, problem reporting, finishing.
+
+Every reader reads bytes through :func:`read_bytes` / :func:`load_json` /
+:func:`parse_xml`, which turn empty files, non-UTF-8 text and broken JSON/XML into
+:class:`~qa_toolkit.AnnotationFormatError` naming the file. Record-level problems go
+through :class:`Problems`: under ``errors='raise'`` the first one raises, under
+``errors='warn'`` the record is skipped and counted, and one
+:class:`~qa_toolkit.AnnotationWarning` reports the counts at the end.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import warnings
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from qa_toolkit._validation import AnnotationFormatError, check_option
+from qa_toolkit.table import AnnotationWarning, canonical_frame, validate_annotations
+
+__all__ = ["boundary", "Problems", "Rows", "read_bytes", "load_json", "parse_xml", "finish", "as_path", "to_float"]
+
+
+def boundary(fmt: str):
+    """Decorate a public reader: stray parsing errors become :class:`AnnotationFormatError`.
+
+    The readers check records explicitly; this is the safety net at the boundary so that
+    no ``KeyError``/``TypeError``/... from deep inside escapes (parameter errors,
+    :class:`~qa_toolkit.QAInputError`, and missing files pass through unchanged).
+    """
+    import functools
+
+    from qa_toolkit._validation import QAInputError
+
+    def deco(func):
+        @functools.wraps(func)
+        def wrapper(source, *args, **kwargs):
+            import gc
+
+            enabled = gc.isenabled()
+            gc.disable()  # millions of small dicts: the cyclic GC would dominate the run time
+            try:
+                return func(source, *args, **kwargs)
+            except (AnnotationFormatError, QAInputError):
+                raise
+            except (LookupError, TypeError, ValueError, AttributeError, RecursionError,
+                    OverflowError) as exc:
+                raise AnnotationFormatError(
+                    f"{source}: could not be read as {fmt}: {type(exc).__name__}: {exc}"
+                ) from exc
+            finally:
+                if enabled:
+                    gc.enable()
+
+        return wrapper
+
+    return deco
+
+
+def as_path(source: Any, *, func: str) -> Path:
+    """Return ``source`` as an existing :class:`~pathlib.Path` or raise a clear error."""
+    if not isinstance(source, (str, os.PathLike)):
+        raise AnnotationFormatError(
+            f"The 'source' parameter of {func} must be a path (str or os.PathLike). "
+            f"Got {type(source).__name__} instead."
+        )
+    p = Path(source)
+    if not p.exists():
+        raise FileNotFoundError(f"{func}: file not found: {p}")
+    return p
+
+
+def read_bytes(path: Path) -> bytes:
+    """Read a whole file; empty files raise :class:`AnnotationFormatError`."""
+    if path.is_dir():
+        raise AnnotationFormatError(f"{path} is a folder: expected an annotation file.")
+    data = path.read_bytes()
+    if not data.strip():
+        raise AnnotationFormatError(f"{path} is empty: expected annotations.")
+    return data
+
+
+def decode(data: bytes, path: Path) -> str:
+    """Decode UTF-8 (with or without BOM) or raise naming the byte offset."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise AnnotationFormatError(
+            f"{path} is not UTF-8 text: {exc.reason} at byte {exc.start} "
+            f"(got {data[exc.start:exc.start + 4]!r}). Re-export it as UTF-8."
+        ) from None
+
+
+def load_json(path: Path) -> Any:
+    """Parse a JSON file; syntax errors name the line and column."""
+    text = decode(read_bytes(path), path)
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise AnnotationFormatError(
+            f"{path} is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno} "
+            "(truncated or corrupted file?)."
+        ) from None
+    except RecursionError:
+        raise AnnotationFormatError(f"{path}: JSON nested too deeply to be an annotation export.") from None
+
+
+def parse_xml(path: Path):
+    """Parse an XML file without resolving entities; errors name the line.
+
+    Returns
+    -------
+    (root, lines)
+        The root element and ``{id(element): line number}`` for messages.
+    """
+    import xml.etree.ElementTree as ET  # noqa: N817
+
+    data = read_bytes(path)
+    decode(data, path)  # reject non-UTF-8 up front with a byte offset
+    try:
+        from defusedxml import DefusedXmlException
+        from defusedxml.ElementTree import DefusedXMLParser as Parser
+    except ImportError:  # pragma: no cover - defusedxml is optional; expat expands no external entities
+        Parser, DefusedXmlException = ET.XMLParser, ()
+
+    class _Builder(ET.TreeBuilder):
+        def __init__(self):
+            super().__init__()
+            self.lines: dict[int, int] = {}
+            self.expat = None
+
+        def start(self, tag, attrs):
+            el = super().start(tag, attrs)
+            if self.expat is not None:
+                self.lines[id(el)] = self.expat.CurrentLineNumber
+            return el
+
+    builder = _Builder()
+    try:
+        parser = Parser(target=builder)
+        builder.expat = getattr(parser, "parser", None)
+        parser.feed(data)
+        return parser.close(), builder.lines
+    except ET.ParseError as exc:
+        line = exc.position[0] if exc.position else "?"
+        raise AnnotationFormatError(f"{path} is not valid XML: {exc} (line {line}).") from None
+    except DefusedXmlException as exc:
+        raise AnnotationFormatError(f"{path}: forbidden XML construct ({exc}); entities are not resolved.") from None
+    except (ValueError, RecursionError, LookupError) as exc:  # LookupError: unknown encoding=
+        raise AnnotationFormatError(f"{path} is not valid XML: {exc}.") from None
+
+
+def to_float(value: Any, *, what: str) -> float:
+    """``float(value)`` or ValueError naming ``what`` (bools and non-finite strings rejected)."""
+    if isinstance(value, bool) or value is None or isinstance(value, (list, dict)):
+        raise ValueError(f"{what}: expected a number, got {value!r}")
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{what}: expected a number, got {value!r}") from None
+
+
+class Problems:
+    """Collects skipped records; raises at the first one under ``errors='raise'``.
+
+    Parameters
+    ----------
+    path : pathlib.Path or str
+        The file, cited in every message.
+    errors : {'raise', 'warn'}
+        Policy for bad records.
+    func : str
+        The public function, cited when ``errors`` is invalid.
+    """
+
+    def __init__(self, path, errors: str, *, func: str) -> None:
+        check_option("errors", errors, ["raise", "warn"], func=func)
+        self.path = str(path)
+        self.errors = errors
+        self.skipped: Counter = Counter()
+        self.notes: Counter = Counter()
+        self.first: dict[str, str] = {}
+
+    def bad(self, where: str, message: str, *, kind: str = "invalid record") -> None:
+        """A record that cannot be read: raise, or skip and count it."""
+        full = f"{self.path}: {where}: {message}"
+        if self.errors == "raise":
+            raise AnnotationFormatError(full + " (pass errors='warn' to skip such records and count them)")
+        self.skipped[kind] += 1
+        self.first.setdefault(kind, full)
+
+    def note(self, kind: str, example: str = "") -> None:
+        """Something kept out of the labels on purpose (cancelled, unsupported type) or repaired."""
+        self.notes[kind] += 1
+        if example:
+            self.first.setdefault(kind, example)
+
+    def report(self) -> None:
+        """Emit one :class:`AnnotationWarning` with all counts (nothing is dropped silently)."""
+        if not self.skipped and not self.notes:
+            return
+        parts = [f"skipped {n} {k} (first: {self.first.get(k, '')})" for k, n in self.skipped.items()]
+        parts += [f"{n} {k}" + (f" (e.g. {self.first[k]})" if k in self.first else "") for k, n in self.notes.items()]
+        warnings.warn(f"{self.path}: " + "; ".join(parts) + ".", AnnotationWarning, stacklevel=3)
+
+
+def finish(columns: dict[str, list], problems: Problems, *, validate: bool = True) -> pd.DataFrame:
+    """Build the canonical table from column lists, report problems, validate.
+
+    Columns that are entirely missing (all None) are dropped, so a choices-only file
+    has no box columns.
+    """
+    n = len(columns.get("task", []))
+    if n == 0:
+        problems.report()
+        raise AnnotationFormatError(
+            f"{problems.path}: no annotations found (expected at least one labelled record)"
+            + (f"; skipped: {dict(problems.skipped)}" if problems.skipped else "")
+            + (f"; not labels: {dict(problems.notes)}" if problems.notes else "")
+            + "."
+        )
+    keep = ("task", "annotator", "model", "label")
+    data = {k: v for k, v in columns.items() if k in keep or any(x is not None for x in v)}
+    df = pd.DataFrame(data)
+    for col in ("x_min", "y_min", "x_max", "y_max", "lead_time", "value", "score",
+                "image_width", "image_height", "start", "end"):
+        if col in df.columns:
+            df[col] = pd.to_numeric(df[col], errors="coerce")
+    if "ground_truth" in df.columns:
+        df["ground_truth"] = df["ground_truth"].astype("boolean")
+    df = canonical_frame(df)
+    problems.report()
+    if validate:
+        # Two controls (``field``) may give the same label in one annotation: not duplicates.
+        # The same label on the same region twice in one annotation is one (reported).
+        # Polygons differ by their points, CVAT shapes by their kind.
+        probe = df
+        extra = [c for c in ("field", "shape", "points") if c in df.columns]
+        if extra:
+            key = df["annotation_id"].astype(str) if "annotation_id" in df.columns else ""
+            for c in extra:
+                key = key + "|" + df[c].astype(str)
+            probe = df.assign(annotation_id=key, _row=range(len(df)))
+        if "annotation_id" in probe.columns and "created_at" in probe.columns:
+            # created_at adds nothing to the duplicate key once the annotation id is in it,
+            # and formatting datetimes as strings dominates validation time.
+            probe = probe.drop(columns="created_at").assign(_row=range(len(df)))
+        kept = validate_annotations(probe, errors=problems.errors, source=problems.path)
+        if kept is not probe:
+            df = df.iloc[kept["_row"].to_numpy()].reset_index(drop=True) if "_row" in kept else kept
+    return df
+
+
+class Rows:
+    """Row collector: per-annotation metadata stored once, per-label parts as small dicts.
+
+    Columns are assembled at the end (meta columns by fancy indexing), so the cost per
+    label is proportional to the keys it has, not to the number of columns.
+    """
+
+    def __init__(self, order):
+        self.order, self.meta, self.idx, self.parts = order, [], [], []
+
+    def annotation(self, meta: dict) -> int:
+        self.meta.append(meta)
+        return len(self.meta) - 1
+
+    def add(self, mi: int, part: dict) -> None:
+        self.idx.append(mi)
+        self.parts.append(part)
+
+    def columns(self) -> dict:
+        import numpy as np
+
+        idx = np.asarray(self.idx, dtype=np.intp)
+        out = {}
+        meta_keys, part_keys = set(), set()
+        for m in self.meta:
+            meta_keys.update(m)
+        for p in self.parts:
+            part_keys.update(p)
+        for c in self.order:
+            if c in part_keys:
+                out[c] = [p.get(c) for p in self.parts]
+            elif c in meta_keys:
+                arr = np.empty(len(self.meta), dtype=object)
+                arr[:] = [m.get(c) for m in self.meta]
+                out[c] = arr[idx]
+        if "task" not in out:
+            out["task"] = []
+        return out

@@ -1,0 +1,231 @@
+"""Pilot go/no-go: is the guideline ready to scale?
+
+Three questions, from the usual pilot practice: is agreement high enough (Krippendorff's
+alpha, nominal, with a bootstrap CI, against 0.8 — Krippendorff's own bar for relying
+on data), is the severe error rate on gold below 10 %, and where does disagreement
+concentrate (labels and confused pairs), which is where the guideline needs work.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from qa_toolkit._validation import (
+    QAInputError,
+    check_columns,
+    check_fraction,
+    check_positive_int,
+    check_random_state,
+)
+
+__all__ = ["PilotReport", "pilot_report", "alpha_with_ci", "confusion_pairs"]
+
+
+def alpha_with_ci(data: pd.DataFrame, *, n_boot: int = 500, confidence: float = 0.95, random_state=None) -> tuple[float, float, float]:
+    """Nominal Krippendorff's alpha and a percentile bootstrap CI over tasks.
+
+    Uses the ``krippendorff`` package on the task x label count matrix.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        Canonical long annotations.
+    n_boot : int, default=500
+        Bootstrap resamples of tasks.
+    confidence : float, default=0.95
+        Two-sided level of the percentile interval.
+    random_state : int, numpy.random.Generator or None
+        Seeds the bootstrap.
+
+    Returns
+    -------
+    alpha, ci_low, ci_high : float
+        NaN when fewer than two tasks have two or more labels.
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"task": [1, 1, 2, 2, 3, 3], "annotator": list("ababab"),
+    ...                    "label": list("xxyyxy")})
+    >>> round(alpha_with_ci(df, n_boot=20, random_state=0)[0], 3)
+    0.444
+    """
+    import krippendorff
+
+    from qa_toolkit.table import to_counts
+
+    rng = check_random_state(random_state)
+    counts = to_counts(data).to_numpy(dtype=float)
+    counts = counts[counts.sum(axis=1) > 1]
+    if len(counts) < 2 or (counts > 0).any(axis=0).sum() < 2:
+        return np.nan, np.nan, np.nan
+    alpha = float(krippendorff.alpha(value_counts=counts, level_of_measurement="nominal"))
+    boots = []
+    for _ in range(n_boot):
+        sample = counts[rng.integers(0, len(counts), len(counts))]
+        if (sample.sum(axis=0) > 0).sum() < 2:
+            continue
+        boots.append(krippendorff.alpha(value_counts=sample, level_of_measurement="nominal"))
+    a = (1 - confidence) / 2
+    lo, hi = (np.nanquantile(boots, [a, 1 - a]) if boots else (np.nan, np.nan))
+    return alpha, float(lo), float(hi)
+
+
+def confusion_pairs(data: pd.DataFrame) -> pd.DataFrame:
+    """Unordered label pairs given to the same task by different annotators, most frequent first.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        Canonical long annotations.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``label_a``, ``label_b``, ``n_pairs`` (pairs of disagreeing labels) and
+        ``share`` (of all disagreeing pairs).
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"task": [1, 1, 1], "annotator": list("abc"), "label": list("xxy")})
+    >>> confusion_pairs(df)[["label_a", "label_b", "n_pairs"]].values.tolist()
+    [['x', 'y', 2]]
+    """
+    from qa_toolkit.table import to_counts
+
+    c = to_counts(data)
+    labels = c.columns
+    m = c.to_numpy(dtype=float)
+    co = m.T @ m  # co[i, j] = sum over tasks of c_i * c_j (pairs of labels i, j)
+    rows = []
+    for i in range(len(labels)):
+        for j in range(i + 1, len(labels)):
+            if co[i, j] > 0:
+                rows.append((labels[i], labels[j], int(co[i, j])))
+    out = pd.DataFrame(rows, columns=["label_a", "label_b", "n_pairs"])
+    out["share"] = out["n_pairs"] / out["n_pairs"].sum() if len(out) else []
+    return out.sort_values("n_pairs", ascending=False, kind="stable").reset_index(drop=True)
+
+
+@dataclass(frozen=True)
+class PilotReport:
+    """Result of :func:`pilot_report`.
+
+    Attributes
+    ----------
+    go : bool
+        True when every criterion that could be computed passed and agreement was computable.
+    table : pandas.DataFrame
+        One row per criterion: ``check``, ``value``, ``ci_low``, ``ci_high``, ``threshold``,
+        ``passed``, ``why``.
+    labels : pandas.DataFrame
+        Per-label specific agreement with CI, worst first.
+    pairs : pandas.DataFrame
+        Confused label pairs, most frequent first.
+    """
+
+    go: bool
+    table: pd.DataFrame
+    labels: pd.DataFrame
+    pairs: pd.DataFrame
+
+    def __str__(self) -> str:
+        lines = [f"Pilot: {'GO' if self.go else 'NO-GO'}"]
+        lines += [f"  [{'PASS' if r.passed else 'FAIL'}] {r.check}: {r.why}" for r in self.table.itertuples()]
+        if len(self.labels):
+            lines.append(f"  weakest label: '{self.labels.index[0]}' (agreement {self.labels['agreement'].iloc[0]:.2f})")
+        if len(self.pairs):
+            a, b, share = (self.pairs[c].iloc[0] for c in ("label_a", "label_b", "share"))
+            lines.append(f"  most confused: '{a}' vs '{b}' ({share:.0%} of disagreeing pairs)")
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        return f"<pre>{str(self)}</pre>" + self.table.to_html(index=False) + self.labels.head(10).to_html()
+
+
+def pilot_report(
+    data: pd.DataFrame,
+    *,
+    gold: pd.Series | None = None,
+    min_agreement: float = 0.8,
+    max_severe_error_rate: float = 0.10,
+    severe_pairs: list[tuple] | None = None,
+    n_boot: int = 500,
+    confidence: float = 0.95,
+    random_state=None,
+) -> PilotReport:
+    """Go/no-go for scaling up after a pilot.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        Canonical long annotations of the pilot.
+    gold : pandas.Series, optional
+        Gold labels indexed by task; enables the severe error rate.
+    min_agreement : float, default=0.8
+        Bar for Krippendorff's alpha (the point estimate must reach it; the CI is shown).
+    max_severe_error_rate : float, default=0.10
+        Bar for the share of gold-task labels that are severe errors.
+    severe_pairs : list of (gold, given) tuples, optional
+        Which errors are severe; by default every error is.
+    n_boot : int, default=500
+        Bootstrap resamples.
+    confidence : float, default=0.95
+        Level of the intervals.
+    random_state : int, numpy.random.Generator or None
+        Seeds the bootstrap.
+
+    Returns
+    -------
+    PilotReport
+        ``go``, the criteria table, per-label agreement and confused pairs.
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"task": [1, 1, 2, 2, 3, 3], "annotator": list("ababab"),
+    ...                    "label": list("xxyyxy")})
+    >>> pilot_report(df, n_boot=20, random_state=0).go
+    False
+    """
+    from qa_toolkit.annotators import check_gold, same_label
+    from qa_toolkit.gate import label_agreement
+
+    func = "pilot_report"
+    check_columns(data, ["task", "annotator", "label"], func=func)
+    if len(data) == 0:
+        raise QAInputError(f"The 'data' parameter of {func} is empty: expected at least one annotation.")
+    min_agreement = check_fraction("min_agreement", min_agreement, low=-1.0, func=func)
+    max_severe_error_rate = check_fraction("max_severe_error_rate", max_severe_error_rate, func=func)
+    n_boot = check_positive_int("n_boot", n_boot, func=func)
+    rng = check_random_state(random_state)
+    a, lo, hi = alpha_with_ci(data, n_boot=n_boot, confidence=confidence, random_state=rng)
+    rows = []
+    if np.isnan(a):
+        rows.append(("agreement_alpha", np.nan, np.nan, np.nan, min_agreement, False, "not computable: fewer than 2 tasks with 2+ labels"))
+    else:
+        ok = a >= min_agreement
+        rows.append(("agreement_alpha", a, lo, hi, min_agreement, bool(ok),
+                     f"alpha {a:.3f} [{lo:.3f}, {hi:.3f}] {'>=' if ok else '<'} {min_agreement:g}"
+                     + ("" if ok or hi < min_agreement else " (the CI reaches the bar: more pilot data may settle it)")))
+    if gold is not None:
+        gold = check_gold(gold, data, func=func)
+        g = data[data["task"].isin(gold.index)]
+        truth = g["task"].map(gold)
+        wrong = ~same_label(g["label"], truth)
+        if severe_pairs is not None:
+            sev = {(str(t), str(given)) for t, given in severe_pairs}
+            wrong = wrong & np.array([(str(t), str(given)) in sev for t, given in zip(truth, g["label"])], dtype=bool)
+        k, n = int(wrong.sum()), len(g)
+        from qa_toolkit.sampling import wilson_interval
+
+        elo, ehi = wilson_interval(k, n, confidence=confidence)
+        rate = k / n if n else np.nan
+        ok = bool(n) and rate <= max_severe_error_rate
+        rows.append(("severe_error_rate", rate, float(elo), float(ehi), max_severe_error_rate, ok,
+                     f"{k} of {n} gold-task labels are severe errors ({rate:.1%}); bar {max_severe_error_rate:.0%}"))
+    labels = label_agreement(data, confidence=confidence, n_boot=n_boot, random_state=rng).sort_values("agreement", kind="stable")
+    pairs = confusion_pairs(data)
+    table = pd.DataFrame(rows, columns=["check", "value", "ci_low", "ci_high", "threshold", "passed", "why"])
+    return PilotReport(go=bool(table["passed"].all()), table=table, labels=labels, pairs=pairs)

@@ -1,0 +1,115 @@
+"""Plots of a fitted Dawid-Skene model: annotator confusion matrices and accuracies."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from qa_toolkit._validation import QAInputError
+
+__all__ = ["plot_annotator_confusion", "plot_annotator_accuracy"]
+
+
+def _fitted(model, func: str):
+    if not hasattr(model, "confusion_"):
+        raise QAInputError(
+            f"{func} needs a fitted DawidSkene model (call .fit(data) first). "
+            f"Got {type(model).__name__} without a 'confusion_' attribute."
+        )
+    return model
+
+
+def plot_annotator_confusion(model, annotator, *, ax=None, cmap: str = "Blues", **kwargs):
+    """Heatmap of one annotator's estimated confusion matrix (rows: true, columns: said).
+
+    Parameters
+    ----------
+    model : DawidSkene
+        A fitted model.
+    annotator : hashable
+        One of ``model.annotators_``.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on; a new figure when None.
+    cmap : str, default='Blues'
+        Colour map.
+    **kwargs
+        Passed to ``Axes.imshow``.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The axes with the heatmap (cells annotated with their probability).
+
+    Examples
+    --------
+    >>> from qa_toolkit.aggregation import DawidSkene
+    >>> df = pd.DataFrame({"task": [1, 1, 2, 2], "annotator": ["a", "b"] * 2, "label": ["x", "x", "y", "x"]})
+    >>> ax = plot_annotator_confusion(DawidSkene().fit(df), "a")
+    >>> ax.get_ylabel()
+    'true label'
+    """
+    import matplotlib.pyplot as plt
+
+    model = _fitted(model, "plot_annotator_confusion")
+    if annotator not in model.annotators_:
+        raise QAInputError(
+            f"The 'annotator' parameter of plot_annotator_confusion must be one of the fitted "
+            f"annotators (e.g. {list(model.annotators_[:5])}). Got {annotator!r} instead."
+        )
+    m: pd.DataFrame = model.confusion_.loc[annotator]
+    if ax is None:
+        _, ax = plt.subplots(figsize=(1.2 + 0.6 * len(m), 1.0 + 0.6 * len(m)))
+    ax.imshow(m.to_numpy(), vmin=0, vmax=1, cmap=cmap, **kwargs)
+    k = len(m)
+    ax.set_xticks(range(k), [str(c) for c in m.columns])
+    ax.set_yticks(range(k), [str(c) for c in m.index])
+    for i in range(k):
+        for j in range(k):
+            v = m.iat[i, j]
+            ax.text(j, i, f"{v:.2f}", ha="center", va="center", color="white" if v > 0.6 else "black", fontsize=8)
+    ax.set_xlabel("label given")
+    ax.set_ylabel("true label")
+    ax.set_title(f"annotator {annotator}: accuracy {model.annotator_accuracy_[annotator]:.2f}")
+    return ax
+
+
+def plot_annotator_accuracy(model, *, top: int | None = None, ax=None, **kwargs):
+    """Horizontal bars of the DS accuracy of each annotator, worst first.
+
+    Parameters
+    ----------
+    model : DawidSkene
+        A fitted model.
+    top : int, optional
+        Show only the ``top`` worst annotators.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on; a new figure when None.
+    **kwargs
+        Passed to ``Axes.barh``.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The axes with one bar per annotator.
+
+    Examples
+    --------
+    >>> from qa_toolkit.aggregation import DawidSkene
+    >>> df = pd.DataFrame({"task": [1, 1, 2, 2], "annotator": ["a", "b"] * 2, "label": ["x", "x", "y", "x"]})
+    >>> len(plot_annotator_accuracy(DawidSkene().fit(df)).patches)
+    2
+    """
+    import matplotlib.pyplot as plt
+
+    model = _fitted(model, "plot_annotator_accuracy")
+    acc = model.annotator_accuracy_.sort_values()
+    if top is not None:
+        acc = acc.iloc[: int(top)]
+    if ax is None:
+        _, ax = plt.subplots(figsize=(5, 1 + 0.22 * len(acc)))
+    ax.barh(np.arange(len(acc)), acc.to_numpy(), color=kwargs.pop("color", "#4C72B0"), **kwargs)
+    ax.set_yticks(np.arange(len(acc)), [str(a) for a in acc.index])
+    ax.set_xlim(0, 1)
+    ax.set_xlabel("estimated accuracy (Dawid-Skene)")
+    ax.set_ylabel("annotator")
+    return ax

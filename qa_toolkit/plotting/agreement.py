@@ -1,0 +1,201 @@
+"""Agreement plots: pairwise heatmap with overlap, per-label coefficients, confusion."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from qa_toolkit._validation import QAInputError
+from qa_toolkit.agreement import pairwise, per_label
+from qa_toolkit.agreement._common import EXAMPLE, two_raters  # noqa: F401
+
+__all__ = ["plot_pairwise_heatmap", "plot_per_label", "plot_confusion", "pairwise_matrix"]
+
+
+def pairwise_matrix(pairs: pd.DataFrame, *, column: str = "value") -> pd.DataFrame:
+    """Symmetric annotator x annotator matrix from :func:`qa_toolkit.agreement.pairwise`.
+
+    Parameters
+    ----------
+    pairs : pandas.DataFrame
+        Output of :func:`qa_toolkit.agreement.pairwise`.
+    column : str, default='value'
+        Column to spread (``'n'`` for the overlaps).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Annotators on both axes, NaN on the diagonal and for pairs without overlap.
+
+    Examples
+    --------
+    >>> from qa_toolkit.agreement import pairwise
+    >>> pairwise_matrix(pairwise(pd.DataFrame(EXAMPLE), min_overlap=1), column="n").loc["a", "b"]
+    np.float64(4.0)
+    """
+    names = sorted(set(pairs["annotator_a"]) | set(pairs["annotator_b"]), key=str)
+    m = pd.DataFrame(np.nan, index=pd.Index(names, name="annotator_a"), columns=pd.Index(names, name="annotator_b"))
+    for a, b, v in zip(pairs["annotator_a"], pairs["annotator_b"], pairs[column]):
+        m.loc[a, b] = m.loc[b, a] = v
+    return m
+
+
+def plot_pairwise_heatmap(data: pd.DataFrame, *, metric: str = "cohen_kappa", min_overlap: int = 10,
+                          annotate: bool | None = None, ax=None, **kwargs):
+    """Heatmap of a two-rater coefficient for every annotator pair, overlap ``n`` in the cells.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        Canonical long table.
+    metric : str, default='cohen_kappa'
+        See :func:`qa_toolkit.agreement.pairwise`.
+    min_overlap : int, default=10
+        Pairs sharing fewer tasks are blank.
+    annotate : bool, optional
+        Write "value / n" in each cell (default: when at most 15 annotators).
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on; a new figure when None.
+    **kwargs
+        Passed to ``Axes.imshow``.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The axes drawn on.
+
+    Examples
+    --------
+    >>> plot_pairwise_heatmap(pd.DataFrame(EXAMPLE), min_overlap=1).get_title()
+    'cohen_kappa between annotators'
+    """
+    import matplotlib.pyplot as plt
+
+    pairs = pairwise(data, metric=metric, min_overlap=min_overlap)
+    val, n = pairwise_matrix(pairs), pairwise_matrix(pairs, column="n")
+    if ax is None:
+        size = min(4 + 0.3 * len(val), 12)
+        _, ax = plt.subplots(figsize=(size, size * 0.85))
+    im = ax.imshow(val.to_numpy(float), cmap=kwargs.pop("cmap", "RdYlGn"), vmin=kwargs.pop("vmin", -0.2),
+                   vmax=kwargs.pop("vmax", 1.0), **kwargs)
+    ax.figure.colorbar(im, ax=ax, label=metric)
+    ticks = np.arange(len(val))
+    ax.set_xticks(ticks, [str(c) for c in val.columns], rotation=90)
+    ax.set_yticks(ticks, [str(c) for c in val.index])
+    if annotate is None:
+        annotate = len(val) <= 15
+    if annotate:
+        for i in range(len(val)):
+            for j in range(len(val)):
+                if i != j and np.isfinite(n.iat[i, j]):
+                    v = val.iat[i, j]
+                    ax.text(j, i, f"{v:.2f}\nn={int(n.iat[i, j])}" if np.isfinite(v) else f"n={int(n.iat[i, j])}",
+                            ha="center", va="center", fontsize=7)
+    ax.set_title(f"{metric} between annotators")
+    return ax
+
+
+def plot_per_label(data: pd.DataFrame, *, metric: str = "fleiss_kappa", n_boot: int = 200,
+                   random_state: Any = None, ax=None, **kwargs):
+    """Per-label (one-vs-rest) coefficient with bootstrap CI bars.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        Canonical long table.
+    metric : str, default='fleiss_kappa'
+        See :func:`qa_toolkit.agreement.per_label`.
+    n_boot : int, default=200
+        Bootstrap replicates.
+    random_state : int, numpy.random.Generator or None, default=None
+        Seed of the bootstrap.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on; a new figure when None.
+    **kwargs
+        Passed to ``Axes.errorbar``.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The axes drawn on.
+
+    Examples
+    --------
+    >>> plot_per_label(pd.DataFrame(EXAMPLE), n_boot=20, random_state=0).get_xlabel()
+    'fleiss_kappa (label vs rest)'
+    """
+    import matplotlib.pyplot as plt
+
+    t = per_label(data, metric=metric, n_boot=n_boot, random_state=random_state).sort_values("value")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 1 + 0.35 * len(t)))
+    y = np.arange(len(t))
+    err = np.vstack([t["value"] - t["ci_low"], t["ci_high"] - t["value"]]).clip(min=0)
+    ax.errorbar(t["value"], y, xerr=err, fmt=kwargs.pop("fmt", "o"), capsize=kwargs.pop("capsize", 3), **kwargs)
+    ax.set_yticks(y, [str(v) for v in t.index])
+    for x in (0.4, 0.6, 0.8):
+        ax.axvline(x, color="grey", lw=0.5, ls=":")
+    ax.set_xlabel(f"{metric} (label vs rest)")
+    return ax
+
+
+def plot_confusion(data: pd.DataFrame, annotator_a: Any, annotator_b: Any = None, *, gold: pd.Series | None = None,
+                   normalize: bool = False, ax=None, **kwargs):
+    """Confusion matrix between two annotators, or one annotator against gold.
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        Canonical long table.
+    annotator_a : hashable
+        Rows of the matrix.
+    annotator_b : hashable, optional
+        Columns; leave out and pass ``gold`` (Series indexed by task) to compare with gold.
+    gold : pandas.Series, optional
+        Ground truth indexed by task.
+    normalize : bool, default=False
+        Row-normalise the counts.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on; a new figure when None.
+    **kwargs
+        Passed to ``Axes.imshow``.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The axes drawn on.
+
+    Examples
+    --------
+    >>> plot_confusion(pd.DataFrame(EXAMPLE), "a", "b").get_ylabel()
+    'a'
+    """
+    import matplotlib.pyplot as plt
+
+    if (annotator_b is None) == (gold is None):
+        raise QAInputError("plot_confusion needs exactly one of 'annotator_b' and 'gold'.")
+    if gold is not None:
+        g = pd.DataFrame({"task": gold.index, "annotator": "__gold__", "label": gold.to_numpy()})
+        data = pd.concat([data.loc[data["annotator"] == annotator_a, ["task", "annotator", "label"]], g])
+        annotator_b, col_name = "__gold__", "gold"
+    else:
+        col_name = str(annotator_b)
+    coded, la, lb = two_raters(data, annotator_a, annotator_b, func="plot_confusion")
+    K = len(coded.categories)
+    m = np.bincount(la * K + lb, minlength=K * K).reshape(K, K).astype(float)
+    if normalize:
+        m = m / np.maximum(m.sum(axis=1, keepdims=True), 1)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(1.5 + 0.5 * K, 1.2 + 0.5 * K))
+    ax.imshow(m, cmap=kwargs.pop("cmap", "Blues"), **kwargs)
+    labels = [str(c) for c in coded.categories]
+    ax.set_xticks(range(K), labels, rotation=90)
+    ax.set_yticks(range(K), labels)
+    for i in range(K):
+        for j in range(K):
+            ax.text(j, i, f"{m[i, j]:.2f}" if normalize else f"{int(m[i, j])}", ha="center", va="center", fontsize=8)
+    ax.set_ylabel(str(annotator_a))
+    ax.set_xlabel(col_name)
+    return ax

@@ -1,0 +1,93 @@
+"""The audit report's truth-inference section: majority vote vs Dawid-Skene."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from qa_toolkit.aggregation import DawidSkene, majority_vote
+from qa_toolkit.report.core import AuditContext, Section, df_to_html, escape, figure_to_html
+
+__all__ = ["build_section"]
+
+_MAX_CLASSES = 50
+
+
+def build_section(ctx: AuditContext) -> Section | None:
+    """Build the truth-inference section of the audit report.
+
+    Dawid-Skene labels, their confidence, where they differ from majority vote, and
+    the estimated accuracy of every annotator (plus accuracy against gold when given).
+
+    Parameters
+    ----------
+    ctx : AuditContext
+        Uses ``annotations``, ``gold`` and ``options['random_state']`` (MV ties).
+        The fitted model is left in ``ctx.cache['dawid_skene']`` for other sections.
+
+    Returns
+    -------
+    Section or None
+        None when there is nothing to infer (a single annotator, or more than 50
+        distinct labels, e.g. free numbers).
+    """
+    import matplotlib.pyplot as plt
+
+    from qa_toolkit.plotting.aggregation import plot_annotator_accuracy, plot_annotator_confusion
+
+    df = ctx.annotations[["task", "annotator", "label"]].dropna()
+    if len(df) == 0 or df["annotator"].nunique() < 2 or df["label"].nunique() > _MAX_CLASSES:
+        return None
+    random_state = ctx.options.get("random_state", 0)
+    ds = DawidSkene().fit(df)
+    ctx.cache["dawid_skene"] = ds
+    mv = majority_vote(df, random_state=random_state)
+    table = ds.label_table().assign(majority_vote=mv)
+    table["differs_from_mv"] = table["label"] != table["majority_vote"]
+    annotators = pd.DataFrame(
+        {
+            "ds_accuracy": ds.annotator_accuracy_,
+            "n_labels": df.groupby("annotator").size(),
+        }
+    ).sort_values("ds_accuracy")
+
+    kpis = {
+        "classes": len(ds.classes_),
+        "EM iterations": f"{ds.n_iter_} ({'converged' if ds.converged_ else 'not converged'})",
+        "tasks where DS differs from majority vote": int(table["differs_from_mv"].sum()),
+        "mean DS confidence": round(float(table["confidence"].mean()), 3),
+        "tasks with DS confidence < 0.8": int((table["confidence"] < 0.8).sum()),
+    }
+    if ctx.gold is not None:
+        gold = ctx.gold.dropna()
+        common = gold.index.intersection(table.index)
+        if len(common):
+            kpis["gold tasks with answers"] = len(common)
+            kpis["majority vote accuracy on gold"] = round(float((mv.loc[common] == gold.loc[common]).mean()), 4)
+            kpis["Dawid-Skene accuracy on gold"] = round(
+                float((ds.labels_.loc[common] == gold.loc[common]).mean()), 4
+            )
+
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    plot_annotator_accuracy(ds, top=20, ax=axes[0])
+    plot_annotator_confusion(ds, annotators.index[0], ax=axes[1])
+    fig.tight_layout()
+    html = [
+        "<ul class='qa-kpis'>",
+        *(f"<li><b>{escape(k)}</b>: {escape(v)}</li>" for k, v in kpis.items()),
+        "</ul>",
+        figure_to_html(fig),
+        "<h3>Least certain tasks</h3>",
+        df_to_html(table.sort_values("confidence").head(50)),
+        "<h3>Annotators by estimated accuracy (worst first)</h3>",
+        df_to_html(annotators),
+    ]
+    plt.close(fig)
+    return Section(
+        title="Truth inference (Dawid-Skene)",
+        html="\n".join(html),
+        tables={
+            "truth_inference": table,
+            "annotator_ds_accuracy": annotators,
+            "ds_posteriors": ds.posteriors_,
+        },
+    )

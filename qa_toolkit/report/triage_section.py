@@ -1,0 +1,48 @@
+"""The audit report's triage section: the review queue and low-agreement escalation."""
+
+from __future__ import annotations
+
+from qa_toolkit.report.core import AuditContext, Section, df_to_html, escape
+from qa_toolkit.triage import escalate_low_agreement, review_queue
+
+__all__ = ["build_section"]
+
+
+def build_section(ctx: AuditContext) -> Section | None:
+    """Review queue (top 50 shown, all in ``review_queue.csv``) and escalation list.
+
+    Uses ``ctx.cache['label_issues']`` (an issue table) and ``ctx.cache['dawid_skene']``
+    (a fitted model) when other sections left them there. The queue is stored in
+    ``ctx.cache['review_queue']``.
+    """
+    df = ctx.annotations
+    if df["task"].nunique() == 0:
+        return None
+    ds = ctx.cache.get("dawid_skene")
+    posteriors = getattr(ds, "posteriors_", None)
+    queue = review_queue(
+        df,
+        pred_probs=ctx.pred_probs,
+        issues=ctx.cache.get("label_issues"),
+        gold=ctx.gold,
+        posteriors=posteriors,
+        explore=float(ctx.options.get("explore", 0.0)),
+        random_state=ctx.options.get("random_state"),
+    )
+    ctx.cache["review_queue"] = queue
+    esc = escalate_low_agreement(df)
+    n_esc = int(esc["escalate"].sum())
+    with_reason = queue[queue["reasons"] != ""]
+    html = [
+        f"<p>{len(queue)} tasks ranked; {len(with_reason)} have at least one reason for review. "
+        "Priority is a noisy-OR of the signals shown (higher = review first).</p>",
+        df_to_html(queue.head(50).drop(columns=["explored"]), max_rows=50),
+        f"<h3>Low-agreement escalation ({n_esc} tasks)</h3>",
+        "<p>Tasks with pairwise agreement below 0.7 get one more annotator, up to 2 + 3 "
+        "(Label Studio Enterprise's rule); tasks at the cap go to expert review. "
+        "<code>escalation.csv</code> lists them; <code>to_label_studio_tasks</code> exports them.</p>",
+        df_to_html(esc[esc["reason"] != ""].head(30)) if (esc["reason"] != "").any() else "<p>None.</p>",
+    ]
+    if len(queue) and queue["reasons"].iloc[0]:
+        html.insert(1, f"<p>First in the queue: task {escape(queue['task'].iloc[0])} ({escape(queue['reasons'].iloc[0])}).</p>")
+    return Section(title="Triage", html="\n".join(html), tables={"review_queue": queue, "escalation": esc.reset_index()})
