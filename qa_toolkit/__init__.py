@@ -1,13 +1,27 @@
 """qa_toolkit: annotation quality assurance in the notebook.
 
 The canonical long table (``task``, ``annotator``, ``label`` plus optional geometry,
-span and time columns) flows through every function.
+span and time columns) flows through every function. The public API is re-exported
+here and imported lazily, so ``import qa_toolkit`` stays fast and torch/open_clip are
+only loaded when an embedder is used.
+
+Examples
+--------
+>>> import qa_toolkit as qa
+>>> df = qa.load_dataset("fleiss1971_diagnoses").annotations
+>>> round(qa.fleiss_kappa(df), 4)
+0.4302
 """
+
+from __future__ import annotations
+
+import importlib
 
 from qa_toolkit._validation import AnnotationFormatError, QAInputError, QAWarning
 from qa_toolkit.table import (
     AnnotationWarning,
     canonical_frame,
+    from_wide,
     to_counts,
     to_wide,
     validate_annotations,
@@ -15,14 +29,99 @@ from qa_toolkit.table import (
 
 __version__ = "0.1.0"
 
+_LAZY = {
+    # importers and writers
+    "read_annotations": "io",
+    "read_predictions": "io",
+    "write_label_studio": "io",
+    "write_coco": "io",
+    "write_table": "io",
+    # bundled and shared datasets
+    "load_dataset": "datasets",
+    "list_datasets": "datasets",
+    "dataset_path": "datasets",
+    # first audit
+    "summary": "overview",
+    "task_overview": "overview",
+    "annotator_overview": "overview",
+    "label_overview": "overview",
+    "data_issues": "overview",
+    # agreement
+    "agreement_report": "agreement",
+    "AgreementReport": "agreement",
+    "AgreementWarning": "agreement",
+    "percent_agreement": "agreement",
+    "cohen_kappa": "agreement",
+    "fleiss_kappa": "agreement",
+    "krippendorff_alpha": "agreement",
+    "gwet_ac1": "agreement",
+    "scott_pi": "agreement",
+    "brennan_prediger": "agreement",
+    "conger_kappa": "agreement",
+    "pairwise": "agreement",
+    "per_label": "agreement",
+    "per_task": "agreement",
+    "per_annotator": "agreement",
+    "confidence_interval": "agreement",
+    "match_boxes": "agreement",
+    "box_agreement": "agreement",
+    "match_spans": "agreement",
+    "span_agreement": "agreement",
+    "numeric_agreement": "agreement",
+    "similarity_agreement": "agreement",
+    # truth inference
+    "majority_vote": "aggregation",
+    "DawidSkene": "aggregation",
+    "numeric_aggregate": "aggregation",
+    # label errors
+    "find_label_issues": "label_errors",
+    "crowdlab": "label_errors",
+    "out_of_sample_pred_probs": "label_errors",
+    "fused_issue_table": "fusion",
+    # embeddings
+    "ClipEmbedder": "embeddings",
+    "check_embeddings": "embeddings",
+    "neighbour_inconsistency": "neighbours",
+    "near_duplicates": "duplicates",
+    "duplicate_groups": "duplicates",
+    # triage, sampling, annotators, drift, pilot, gate
+    "review_queue": "triage",
+    "rank_for_review": "triage",
+    "sampling_plan": "sampling",
+    "annotator_report": "annotators",
+    "drift_report": "drift",
+    "pilot_report": "pilot",
+    "evaluate_gate": "gate",
+    "load_gate_config": "gate",
+    "GateResult": "gate",
+    # review
+    "DecisionLog": "review",
+    "apply_decisions": "review",
+}
+
 __all__ = [
     "AnnotationFormatError",
     "AnnotationWarning",
     "QAInputError",
     "QAWarning",
     "canonical_frame",
+    "from_wide",
     "to_counts",
     "to_wide",
     "validate_annotations",
     "__version__",
+    *sorted(_LAZY),
 ]
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        module = importlib.import_module(f"qa_toolkit.{_LAZY[name]}")
+        value = getattr(module, name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'qa_toolkit' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

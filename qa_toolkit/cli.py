@@ -39,19 +39,30 @@ def build_parser() -> argparse.ArgumentParser:
         "Exit 0 when done (and the gate passed), 1 when the gate failed, 2 on bad input.",
     )
     audit.add_argument("input", help="annotation file or folder, or dataset:NAME (see `qa-toolkit datasets`)")
-    audit.add_argument("--format", default=None, help="input format (default: detected from content)")
+    audit.add_argument(
+        "--format", default=None, help=f"input format, one of {', '.join(_known_formats())} (default: detected from content)"
+    )
     audit.add_argument("--out", required=True, help="output folder (created; only the report's files are replaced)")
     audit.add_argument("--gold", default=None, help="gold labels: CSV/TSV/Parquet with columns task,label")
     audit.add_argument(
         "--pred-probs", default=None, help="model probabilities: CSV/Parquet, a 'task' column + one column per label"
     )
     audit.add_argument("--gate", default=None, help="release-gate config (YAML)")
+    audit.add_argument(
+        "--decision-log", default=None, help="review decision log (JSONL written by the review panel or DecisionLog)"
+    )
     audit.add_argument("--title", default=None, help="report title")
     audit.add_argument("--random-state", type=int, default=0, help="seed for every random step (default 0)")
     audit.add_argument("--debug", action="store_true", help="show tracebacks")
     ds = sub.add_parser("datasets", help="list the bundled and shared datasets")
     ds.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
     return parser
+
+
+def _known_formats() -> list[str]:
+    from qa_toolkit.io import KNOWN_FORMATS
+
+    return list(KNOWN_FORMATS)
 
 
 def _version() -> str:
@@ -71,6 +82,12 @@ def _read_table(path: str, what: str) -> pd.DataFrame:
         return pd.read_csv(p, sep=sep)
     except Exception as exc:  # any parser failure is the user's file, reported plainly
         raise _BadInput(f"--{what}: {p} could not be read as a table: {exc}") from None
+
+
+def _existing(path: str | None, what: str) -> str | None:
+    if path is not None and not Path(path).is_file():
+        raise _BadInput(f"--{what}: file not found: {path}")
+    return path
 
 
 def _read_gold(path: str) -> pd.Series:
@@ -133,7 +150,13 @@ def _audit(args) -> int:
         annotations=df,
         gold=gold,
         pred_probs=probs,
-        options={"source": name, "random_state": args.random_state, "gate_config": gate_config, **notes},
+        options={
+            "source": name,
+            "random_state": args.random_state,
+            "gate_config": gate_config,
+            "decision_log": _existing(args.decision_log, "decision-log"),
+            **notes,
+        },
     )
     sections = build_sections(ctx, debug=args.debug)
     page = write_report(sections, args.out, title=args.title or f"Annotation audit: {name}", subtitle=name)

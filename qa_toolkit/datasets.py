@@ -297,7 +297,7 @@ for _sub, _desc in {
     "N_Emotion": "emotion intensity, 700 items, 38 workers, numeric -100..100",
 }.items():
     _REGISTRY[f"zheng2017_{_sub.lower()}"] = _Spec(
-        f"zheng2017_truth_inference", False, f"Zheng et al. (2017) {_sub}: {_desc}.", _zheng(_sub)
+        "zheng2017_truth_inference", False, f"Zheng et al. (2017) {_sub}: {_desc}.", _zheng(_sub)
     )
 for _name, _desc in {
     "rte": "recognising textual entailment, 800 items, 164 workers, binary",

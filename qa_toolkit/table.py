@@ -161,13 +161,16 @@ def validate_annotations(
                  f"expected a {col} for every row.", bad)
             )
     # Rows are duplicates when task, annotator, label, geometry, span, time and the
-    # source's annotation id (repeated readings, e.g. Dawid & Skene's observer 1) all agree.
+    # source's annotation id and control name (``field``) all agree (repeated readings,
+    # e.g. Dawid & Skene's observer 1, stay distinct).
     key = [
         c for c in data.columns
-        if c in REQUIRED_COLUMNS or c in _BOX or c in ("start", "end", "created_at", "annotation_id")
+        if c in REQUIRED_COLUMNS or c in _BOX or c in ("start", "end", "created_at", "annotation_id", "field")
     ]
-    hashable = data[key].astype(str)
-    dup = hashable.duplicated().to_numpy()
+    try:
+        dup = data[key].duplicated().to_numpy()
+    except TypeError:  # unhashable cells (e.g. list labels): compare their text
+        dup = data[key].astype(str).duplicated().to_numpy()
     if dup.any():
         problems.append(
             (f"{int(dup.sum())} duplicate row(s){where} ({_rows(dup)}): the same task, annotator, "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 from pathlib import Path
 
@@ -11,6 +12,21 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("QA_TOOLKIT_SHARED", REPO.parent / "shared")).resolve()
+
+if os.environ.get("QA_TOOLKIT_STRICT_DEPS") == "1":
+    # `make test` installs every extra; there a missing optional package is a failure,
+    # not a skip (outside it, e.g. a core-only install, importorskip skips as usual).
+    def _strict_importorskip(modname, minversion=None, reason=None, **kwargs):
+        try:
+            return importlib.import_module(modname)
+        except ImportError as exc:
+            pytest.fail(
+                f"{modname} is not installed, but `make test` (QA_TOOLKIT_STRICT_DEPS=1) installs "
+                f"every extra the tests use: {exc}",
+                pytrace=False,
+            )
+
+    pytest.importorskip = _strict_importorskip
 
 
 @pytest.fixture

@@ -214,17 +214,17 @@ def test_ds_not_fitted():
 
 
 def test_plots(toy_annotations):
-    from qa_toolkit.plotting.aggregation import plot_annotator_accuracy, plot_annotator_confusion
+    from qa_toolkit.plotting.aggregation import plot_annotator_confusion, plot_ds_accuracy
 
     ds = DawidSkene().fit(toy_annotations)
     ax = plot_annotator_confusion(ds, "d")
     assert len(ax.texts) == 9 and ax.get_xlabel() == "label given"
-    assert len(plot_annotator_accuracy(ds).patches) == 5
-    assert len(plot_annotator_accuracy(ds, top=2).patches) == 2
+    assert len(plot_ds_accuracy(ds).patches) == 5
+    assert len(plot_ds_accuracy(ds, top=2).patches) == 2
     with pytest.raises(QAInputError, match="'annotator' parameter"):
         plot_annotator_confusion(ds, "nobody")
     with pytest.raises(QAInputError, match="fitted DawidSkene"):
-        plot_annotator_accuracy(DawidSkene())
+        plot_ds_accuracy(DawidSkene())
 
 
 def test_report_section(toy_annotations):

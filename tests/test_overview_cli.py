@@ -10,7 +10,13 @@ import pytest
 
 from qa_toolkit.cli import main
 from qa_toolkit.datasets import load_dataset
-from qa_toolkit.overview import annotator_overview, data_issues, label_overview, summary, task_overview
+from qa_toolkit.overview import (
+    annotator_overview,
+    data_issues,
+    label_overview,
+    summary,
+    task_overview,
+)
 
 
 def test_summary_counts(toy_annotations):

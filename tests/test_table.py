@@ -10,7 +10,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from qa_toolkit import AnnotationFormatError, AnnotationWarning, to_counts, to_wide, validate_annotations
+from qa_toolkit import (
+    AnnotationFormatError,
+    AnnotationWarning,
+    to_counts,
+    to_wide,
+    validate_annotations,
+)
 from qa_toolkit.table import from_wide
 
 

@@ -7,7 +7,7 @@ import pandas as pd
 
 from qa_toolkit._validation import QAInputError
 
-__all__ = ["plot_annotator_confusion", "plot_annotator_accuracy"]
+__all__ = ["plot_annotator_confusion", "plot_ds_accuracy"]
 
 
 def _fitted(model, func: str):
@@ -73,7 +73,7 @@ def plot_annotator_confusion(model, annotator, *, ax=None, cmap: str = "Blues", 
     return ax
 
 
-def plot_annotator_accuracy(model, *, top: int | None = None, ax=None, **kwargs):
+def plot_ds_accuracy(model, *, top: int | None = None, ax=None, **kwargs):
     """Horizontal bars of the DS accuracy of each annotator, worst first.
 
     Parameters
@@ -96,12 +96,12 @@ def plot_annotator_accuracy(model, *, top: int | None = None, ax=None, **kwargs)
     --------
     >>> from qa_toolkit.aggregation import DawidSkene
     >>> df = pd.DataFrame({"task": [1, 1, 2, 2], "annotator": ["a", "b"] * 2, "label": ["x", "x", "y", "x"]})
-    >>> len(plot_annotator_accuracy(DawidSkene().fit(df)).patches)
+    >>> len(plot_ds_accuracy(DawidSkene().fit(df)).patches)
     2
     """
     import matplotlib.pyplot as plt
 
-    model = _fitted(model, "plot_annotator_accuracy")
+    model = _fitted(model, "plot_ds_accuracy")
     acc = model.annotator_accuracy_.sort_values()
     if top is not None:
         acc = acc.iloc[: int(top)]

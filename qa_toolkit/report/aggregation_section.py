@@ -32,7 +32,7 @@ def build_section(ctx: AuditContext) -> Section | None:
     """
     import matplotlib.pyplot as plt
 
-    from qa_toolkit.plotting.aggregation import plot_annotator_accuracy, plot_annotator_confusion
+    from qa_toolkit.plotting.aggregation import plot_annotator_confusion, plot_ds_accuracy
 
     df = ctx.annotations[["task", "annotator", "label"]].dropna()
     if len(df) == 0 or df["annotator"].nunique() < 2 or df["label"].nunique() > _MAX_CLASSES:
@@ -68,7 +68,7 @@ def build_section(ctx: AuditContext) -> Section | None:
             )
 
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
-    plot_annotator_accuracy(ds, top=20, ax=axes[0])
+    plot_ds_accuracy(ds, top=20, ax=axes[0])
     plot_annotator_confusion(ds, annotators.index[0], ax=axes[1])
     fig.tight_layout()
     html = [

@@ -11,7 +11,8 @@ __all__ = ["build_section"]
 def build_section(ctx: AuditContext) -> Section | None:
     """Evaluate ``ctx.options['gate_config']`` (None -> no section); result in ``ctx.cache['gate_result']``.
 
-    Reads ``ctx.cache['label_issues']`` and ``ctx.options['decisions']`` when present.
+    Reads ``ctx.cache['label_issues']`` and the decisions (``ctx.options['decisions']``, else
+    ``ctx.cache['decisions']`` left by the review section) when present.
     """
     config = ctx.options.get("gate_config")
     if config is None:
@@ -22,7 +23,7 @@ def build_section(ctx: AuditContext) -> Section | None:
         gold=ctx.gold,
         pred_probs=ctx.pred_probs,
         issues=ctx.cache.get("label_issues"),
-        decisions=ctx.options.get("decisions"),
+        decisions=ctx.options.get("decisions", ctx.cache.get("decisions")),
     )
     ctx.cache["gate_result"] = result
     cls, word = ("qa-pass", "PASSED") if result.passed else ("qa-fail", "FAILED")

@@ -16,9 +16,11 @@ __all__ = ["SECTION_MODULES", "build_sections", "render_html", "write_report"]
 SECTION_MODULES = (
     "qa_toolkit.report.overview_section",
     "qa_toolkit.report.agreement_section",
+    "qa_toolkit.report.aggregation_section",
     "qa_toolkit.report.label_issues_section",
     "qa_toolkit.report.triage_section",
     "qa_toolkit.report.annotators_section",
+    "qa_toolkit.report.review_section",
     "qa_toolkit.report.gate_section",
 )
 

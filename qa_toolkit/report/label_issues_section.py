@@ -58,6 +58,7 @@ def build_section(ctx: AuditContext) -> Section | None:
             notes.append("Embeddings do not have one row per task; neighbour signals were left out.")
     fused = fused_issue_table(given, annotations=df, pred_probs=probs, embeddings=emb)
     tables["label_issues"] = fused
+    ctx.cache["label_issues"] = fused  # triage and the release gate read it
     html = [
         f"<p>{int(fused['is_fused_issue'].sum())} of {len(fused)} items are flagged by at least one signal. "
         "Items are ranked by <b>priority</b> (equal-weight mean of each signal's percentile rank; "

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from qa_toolkit.overview import annotator_overview, data_issues, label_overview, summary, task_overview
+from qa_toolkit.overview import (
+    annotator_overview,
+    data_issues,
+    label_overview,
+    summary,
+    task_overview,
+)
 from qa_toolkit.report.core import AuditContext, Section, df_to_html, escape, figure_to_html
 
 __all__ = ["build_section"]

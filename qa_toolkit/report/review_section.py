@@ -21,6 +21,7 @@ def build_section(ctx: AuditContext) -> Section | None:
     from qa_toolkit.plotting.review import plot_review_status
 
     log = DecisionLog(path, read_only=True)
+    ctx.cache["decisions"] = log.read()  # the gate's unresolved-review check reads it
     final = apply_decisions(ctx.annotations, log, on_mismatch="warn")
     status = final["status"].value_counts().rename_axis("status").rename("n_tasks").to_frame()
     reviewed = final.loc[final["status"] != "pending"].drop(columns=["consensus_label"], errors="ignore")
