@@ -10,6 +10,7 @@ import sys
 import textwrap
 import time
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -140,6 +141,25 @@ def test_hash_mismatch_detected(toy_annotations, log_path):
         apply_decisions(other, log_path)
     with pytest.warns(DecisionLogWarning, match="other annotations"):
         apply_decisions(other, log_path, on_mismatch="warn")
+
+
+def test_read_only_path(tmp_path, toy_annotations, monkeypatch):
+    # root ignores chmod, so the kernel's answer for a read-only file is simulated at
+    # os.open: EACCES for a write open of exactly this path
+    p = tmp_path / "ro.jsonl"
+    DecisionLog(p, annotations=toy_annotations).append(1, "accept", reviewer="r")
+    before = p.read_bytes()
+    real_open = os.open
+
+    def read_only_open(path, flags, *args, **kwargs):
+        if Path(path) == p and flags & (os.O_WRONLY | os.O_RDWR):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_open(path, flags, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", read_only_open)
+    with pytest.raises(QAInputError, match="cannot be written.*Permission denied"):
+        DecisionLog(p, annotations=toy_annotations)
+    assert p.read_bytes() == before  # nothing half-written
 
 
 def test_unwritable_path_clear_error(tmp_path, toy_annotations):
