@@ -15,8 +15,7 @@ Examples
 
 from __future__ import annotations
 
-import importlib
-
+from qa_toolkit._lazy import lazy_exports
 from qa_toolkit._validation import AnnotationFormatError, QAInputError, QAWarning
 from qa_toolkit.table import (
     AnnotationWarning,
@@ -114,14 +113,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str):
-    if name in _LAZY:
-        module = importlib.import_module(f"qa_toolkit.{_LAZY[name]}")
-        value = getattr(module, name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'qa_toolkit' has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY)

@@ -72,9 +72,7 @@ def _version() -> str:
 
 
 def _read_table(path: str, what: str) -> pd.DataFrame:
-    p = Path(path)
-    if not p.exists():
-        raise _BadInput(f"--{what}: file not found: {p}")
+    p = Path(_existing(path, what))
     try:
         if p.suffix.lower() == ".parquet":
             return pd.read_parquet(p)
@@ -85,7 +83,7 @@ def _read_table(path: str, what: str) -> pd.DataFrame:
 
 
 def _existing(path: str | None, what: str) -> str | None:
-    if path is not None and not Path(path).is_file():
+    if path is not None and not Path(path).exists():
         raise _BadInput(f"--{what}: file not found: {path}")
     return path
 

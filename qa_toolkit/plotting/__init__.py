@@ -6,7 +6,7 @@ Imported lazily so that ``import qa_toolkit`` does not load matplotlib.
 
 from __future__ import annotations
 
-import importlib
+from qa_toolkit._lazy import lazy_exports
 
 _EXPORTS = {
     "plot_overlap": "overview",
@@ -29,14 +29,4 @@ _EXPORTS = {
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name: str):
-    if name in _EXPORTS:
-        module = importlib.import_module(f"qa_toolkit.plotting.{_EXPORTS[name]}")
-        value = getattr(module, name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'qa_toolkit.plotting' has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
