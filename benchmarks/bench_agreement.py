@@ -31,7 +31,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from qa_toolkit.agreement import fleiss_kappa, krippendorff_alpha, pairwise  # noqa: E402
+from qa_toolkit.agreement import agreement_report, fleiss_kappa, krippendorff_alpha, pairwise  # noqa: E402
 
 warnings.simplefilter("ignore")
 
@@ -130,6 +130,12 @@ def run(sizes, configs, repeat):
             t_peer, extrap = peer_pairwise(df)
             rows.append((n, per_task, n_ann, f"pairwise Cohen ({n_ann * (n_ann - 1) // 2} pairs)", t_ours, mem / table_mb,
                          "sklearn cohen_kappa_score loop", t_peer, "~ extrapolated from 30 pairs" if extrap else ""))
+            # issue 14: the floor (one bincount over the rows) and the whole report, same run
+            floor = timeit(lambda: np.bincount(df["label"].to_numpy()), 3)
+            rows.append((n, per_task, n_ann, "np.bincount over the rows (floor)", floor, np.nan, "", np.nan, ""))
+            if n <= 1_000_000:
+                t_rep = timeit(lambda: agreement_report(df, ci="analytic", random_state=0), 1)
+                rows.append((n, per_task, n_ann, "agreement_report, analytic CIs", t_rep, np.nan, "", np.nan, ""))
             print(f"done n={n} per_task={per_task} annotators={n_ann}", file=sys.stderr, flush=True)
     print("| annotations | labels/task | annotators | computation | ours (s) | peak mem / table | peer | peer (s) | peer / ours | note |")
     print("|---|---|---|---|---|---|---|---|---|---|")

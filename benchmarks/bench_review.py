@@ -24,7 +24,7 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from qa_toolkit.review import DecisionLog  # noqa: E402
-from widgets import ReviewPanel  # noqa: E402
+from qa_toolkit.widgets import ReviewPanel  # noqa: E402
 
 
 def make_data(n: int, *, boxes: bool, seed: int = 0):

@@ -3,7 +3,10 @@
 The canonical long table (``task``, ``annotator``, ``label`` plus optional geometry,
 span and time columns) flows through every function. The public API is re-exported
 here and imported lazily, so ``import qa_toolkit`` stays fast and torch/open_clip are
-only loaded when an embedder is used.
+only loaded when an embedder is used. Submodules (``qa.datasets``, ``qa.agreement``,
+``qa.plotting``...) are reachable as attributes too, imported on first access. The
+review widgets are not among them: they live in :mod:`qa_toolkit.widgets`, which the
+core never imports.
 
 Examples
 --------
@@ -11,6 +14,8 @@ Examples
 >>> df = qa.load_dataset("fleiss1971_diagnoses").annotations
 >>> round(qa.fleiss_kappa(df), 4)
 0.4302
+>>> bool(qa.datasets.list_datasets().loc["welinder2010_bluebirds", "bundled"])
+True
 """
 
 from __future__ import annotations
@@ -26,7 +31,35 @@ from qa_toolkit.table import (
     validate_annotations,
 )
 
+# The one place the version is written: pyproject.toml reads it (dynamic = ["version"]).
 __version__ = "0.1.0"
+
+#: Submodules reachable as ``qa_toolkit.<name>`` after a bare ``import qa_toolkit``.
+_SUBMODULES = (
+    "aggregation",
+    "agreement",
+    "annotators",
+    "cli",
+    "clusters",
+    "datasets",
+    "drift",
+    "duplicates",
+    "embeddings",
+    "fusion",
+    "gate",
+    "io",
+    "label_errors",
+    "neighbours",
+    "overview",
+    "pilot",
+    "plotting",
+    "report",
+    "review",
+    "sampling",
+    "table",
+    "triage",
+    "units",
+)
 
 _LAZY = {
     # importers and writers
@@ -47,6 +80,7 @@ _LAZY = {
     "data_issues": "overview",
     # agreement
     "agreement_report": "agreement",
+    "intra_annotator_agreement": "agreement",
     "AgreementReport": "agreement",
     "AgreementWarning": "agreement",
     "percent_agreement": "agreement",
@@ -72,10 +106,20 @@ _LAZY = {
     "majority_vote": "aggregation",
     "DawidSkene": "aggregation",
     "numeric_aggregate": "aggregation",
+    # typed fields and agreement units (issue 11)
+    "describe_fields": "units",
+    "to_units": "units",
+    "consensus_regions": "aggregation.consensus",
+    "rating_consensus": "aggregation.numeric",
+    "multilabel_dawid_skene": "aggregation.numeric",
+    "MultiFieldReport": "agreement.fields",
     # label errors
     "find_label_issues": "label_errors",
     "crowdlab": "label_errors",
     "out_of_sample_pred_probs": "label_errors",
+    "multilabel_label_issues": "typed_label_errors",
+    "token_label_issues": "typed_label_errors",
+    "box_label_issues": "typed_label_errors",
     "fused_issue_table": "fusion",
     # embeddings
     "ClipEmbedder": "embeddings",
@@ -83,8 +127,10 @@ _LAZY = {
     "neighbour_inconsistency": "neighbours",
     "near_duplicates": "duplicates",
     "duplicate_groups": "duplicates",
+    "embedding_clusters": "clusters",
     # triage, sampling, annotators, drift, pilot, gate
     "review_queue": "triage",
+    "to_label_studio_tasks": "io",
     "rank_for_review": "triage",
     "sampling_plan": "sampling",
     "annotator_report": "annotators",
@@ -113,4 +159,4 @@ __all__ = [
 ]
 
 
-__getattr__, __dir__ = lazy_exports(__name__, _LAZY)
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, _SUBMODULES)

@@ -165,3 +165,111 @@ class _BaseEmbedder:
                 stacklevel=3,
             )
         return result
+
+
+def _online(url: str, timeout: float = 1.5) -> bool:
+    """Whether ``url``'s host answers HTTPS within ``timeout`` seconds (False when HF_HUB_OFFLINE is set)."""
+    import threading
+    from urllib.parse import urlparse
+
+    if os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on"):
+        return False
+    host = urlparse(url).hostname or "huggingface.co"
+    ok: list[bool] = []
+
+    def probe():
+        import urllib.error
+        import urllib.request
+
+        try:  # an HTTP answer of any status (TLS included) counts: a bare TCP connect can be a proxy's
+            urllib.request.urlopen(urllib.request.Request(f"https://{host}/", method="HEAD"), timeout=timeout).close()
+            ok.append(True)
+        except urllib.error.HTTPError:
+            ok.append(True)
+        except (OSError, ValueError):
+            ok.append(False)
+
+    t = threading.Thread(target=probe, daemon=True)  # getaddrinfo has no timeout of its own
+    t.start()
+    t.join(timeout)
+    return bool(ok and ok[0])
+
+
+def _cached_open_clip_weights(open_clip, model_name: str, tag: str) -> tuple[str | None, dict, str]:
+    """The local file of an open_clip pretrained tag if it is already cached, its config, and its source URL."""
+    cfg = open_clip.get_pretrained_cfg(model_name, tag) or {}
+    hub = cfg.get("hf_hub", "")
+    if hub:
+        repo, filename = os.path.split(hub)
+        endpoint = os.environ.get("HF_ENDPOINT", "https://huggingface.co")
+        try:
+            from huggingface_hub import try_to_load_from_cache
+        except ImportError:
+            return None, cfg, f"{endpoint}/{repo}"
+        for name in ([filename] if filename else []) + ["open_clip_model.safetensors", "open_clip_pytorch_model.bin"]:
+            hit = try_to_load_from_cache(repo, name)
+            if isinstance(hit, str) and os.path.isfile(hit):
+                return hit, cfg, f"{endpoint}/{repo}"
+        return None, cfg, f"{endpoint}/{repo}"
+    url = cfg.get("url", "")
+    path = Path(os.path.expanduser("~/.cache/clip")) / os.path.basename(url)
+    return (str(path) if url and path.is_file() else None), cfg, url
+
+
+def _offline_pretrained(open_clip, model_name: str, pretrained: str | None, is_file: bool) -> tuple[str | None, dict]:
+    """``pretrained`` and extra open_clip arguments that never start a download that cannot happen.
+
+    A tag whose weights are cached is loaded from the cached file (with the tag's
+    quick_gelu and preprocessing settings); an uncached tag fails at once when
+    HF_HUB_OFFLINE is set or the download host does not answer within 1.5 s, instead of
+    open_clip's ~47 s of retries.
+    """
+    if pretrained is None or is_file:
+        return pretrained, {}
+    local, cfg, source = _cached_open_clip_weights(open_clip, model_name, pretrained)
+    if local is not None:
+        extra = {"force_quick_gelu": bool(cfg.get("quick_gelu", False))}
+        extra.update({f"image_{k}": cfg[k] for k in ("mean", "std", "interpolation", "resize_mode") if k in cfg})
+        return local, extra
+    if not _online(source):
+        raise QAInputError(
+            f"The 'pretrained' weights {pretrained!r} of ClipEmbedder({model_name!r}) are not in "
+            f"the local cache and {source or 'the download host'} cannot be reached (offline, or "
+            "HF_HUB_OFFLINE is set). Use a local checkpoint: download it once where there is network "
+            f"(open_clip.create_model_and_transforms({model_name!r}, pretrained={pretrained!r}) "
+            "fills ~/.cache/huggingface/hub, which you can copy), or pass the file: "
+            f"ClipEmbedder({model_name!r}, pretrained='/path/to/open_clip_pytorch_model.bin')."
+        )
+    return pretrained, {}
+
+
+def _zero_shot_probs(embedder, images, class_prompts, *, template: str, index) -> pd.DataFrame:
+    """The body of :meth:`qa_toolkit.embeddings.ClipEmbedder.zero_shot_probs`."""
+    func = "ClipEmbedder.zero_shot_probs"
+    if isinstance(class_prompts, dict):
+        prompts = {c: [p] if isinstance(p, str) else list(p) for c, p in class_prompts.items()}
+    elif isinstance(class_prompts, str) or not hasattr(class_prompts, "__iter__"):
+        raise QAInputError(f"The 'class_prompts' parameter of {func} must be a list of class names or a dict "
+                           f"{{class: prompt(s)}}. Got {type(class_prompts).__name__}.")
+    else:
+        if "{}" not in template:
+            raise QAInputError(f"The 'template' parameter of {func} must contain '{{}}'. Got {template!r}.")
+        prompts = {c: [template.format(c)] for c in class_prompts}
+    if len(prompts) < 2 or any(not p or not all(isinstance(t, str) for t in p) for p in prompts.values()):
+        raise QAInputError(f"{func} needs at least 2 classes, each with at least one text prompt. Got {prompts!r:.200}.")
+    img = embedder.embed_images(images)
+    flat = [t for p in prompts.values() for t in p]
+    txt = embedder.embed_texts(flat)
+    owner = np.repeat(np.arange(len(prompts)), [len(p) for p in prompts.values()])
+    cls = np.stack([txt[owner == j].mean(axis=0) for j in range(len(prompts))])
+    cls /= np.linalg.norm(cls, axis=1, keepdims=True)
+    model = embedder._load()[0]
+    scale = float(model.logit_scale.exp().item()) if hasattr(model, "logit_scale") else 100.0
+    logits = scale * (img @ cls.T)
+    logits -= np.nanmax(logits, axis=1, keepdims=True)
+    p = np.exp(logits)
+    p /= p.sum(axis=1, keepdims=True)
+    idx = pd.RangeIndex(len(img)) if index is None else pd.Index(list(index))
+    if len(idx) != len(img):
+        raise QAInputError(f"The 'index' parameter of {func} must give one label per image ({len(img)}). Got {len(idx)}.")
+    return pd.DataFrame(p, index=idx, columns=list(prompts))

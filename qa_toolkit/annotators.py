@@ -18,6 +18,7 @@ from qa_toolkit._validation import (
     check_fraction,
     check_positive_int,
 )
+from qa_toolkit.annotators_kinds import others_majority_share, relative_low_agreement, task_mean_ci
 from qa_toolkit.sampling import wilson_interval
 
 __all__ = ["annotator_report", "loo_agreement", "check_gold", "same_label", "final_decision_table"]
@@ -167,9 +168,27 @@ def final_decision_table(decisions: pd.DataFrame) -> pd.DataFrame:
 
 
 def _decision_rates(decisions: pd.DataFrame, data: pd.DataFrame) -> pd.DataFrame:
+    """Accept / fix / reject rates per annotator, replayed per annotation where the log says whose."""
     check_columns(decisions, ["task", "decision"], name="decisions", func="annotator_report")
-    d = final_decision_table(decisions)
+    keys = [c for c in ("annotation_id", "annotator") if c in decisions.columns]
+    if keys:  # one effective decision per (task, annotation): undo / skip replayed per key
+        dl = decisions.sort_values("seq", kind="stable") if "seq" in decisions.columns else decisions
+        parts = [final_decision_table(g) for _, g in dl.groupby(keys, sort=False, dropna=False)]
+        d = pd.concat(parts, ignore_index=True) if parts else dl.iloc[:0]
+    else:
+        d = final_decision_table(decisions)
     d = d[d["decision"].isin(_DECISIONS)]
+    if "annotator" not in d.columns and "annotation_id" in d.columns:
+        if "annotation_id" not in data.columns:
+            raise QAInputError("annotator_report: the decision log names annotation_id but the annotations have no "
+                               "'annotation_id' column to map it to an annotator.")
+        who = data.drop_duplicates("annotation_id").set_index("annotation_id")["annotator"]
+        d = d.assign(annotator=d["annotation_id"].map(who))
+        unknown = d["annotator"].isna()
+        if unknown.any():
+            r = d.loc[unknown].iloc[0]
+            raise QAInputError(f"annotator_report: decision on task {r['task']!r} names annotation_id "
+                               f"{r['annotation_id']!r}, which is not in the annotations.")
     if "annotator" in d.columns:
         per = d[["annotator", "decision"]]
     else:  # the decision concerns every annotator of the task
@@ -194,6 +213,8 @@ def annotator_report(
     fast_fraction: float = 0.25,
     constant_share: float = 0.95,
     confidence: float = 0.95,
+    field=None,
+    **typed,
 ) -> pd.DataFrame:
     """One row per annotator: volume, agreement, gold accuracy with CI, DS accuracy, flags.
 
@@ -208,9 +229,10 @@ def annotator_report(
         annotator's labels that equal the model's top label.
     decisions : pandas.DataFrame, optional
         Review decision log (``task``, ``decision`` in accept/fix/reject/skip/undo, and
-        optionally ``annotator``); gives ``accept_rate``, ``fix_rate``, ``reject_rate``.
-        Without an ``annotator`` column a task's final decision counts for all its
-        annotators.
+        optionally ``annotator`` or ``annotation_id``); gives ``accept_rate``,
+        ``fix_rate``, ``reject_rate``, replayed per annotation (undo / skip per
+        (task, annotation)) when the log says whose annotation was judged. Without
+        either column a task's final decision counts for all its annotators.
     dawid_skene : bool, default=True
         Fit ``qa_toolkit.aggregation.DawidSkene`` for ``ds_accuracy``.
     min_labels, min_gold : int
@@ -221,9 +243,18 @@ def annotator_report(
         "too fast" when the median lead time is below this share of the overall median.
     constant_share : float, default=0.95
         "constant label" when one label makes up at least this share of the annotator's
-        labels (and not of the whole table).
+        labels, but not of the whole table, nor of the reference labels (gold, else the
+        majority of the *other* annotators) of the annotator's own tasks: an annotator
+        who was only shown one class is not a spammer.
     confidence : float, default=0.95
-        Of the Wilson interval.
+        Of the Wilson interval and the agreement interval.
+    field : hashable, optional
+        A field of a typed table: the report at the metrics of its kind (regions,
+        ratings, multi-label; see :func:`qa_toolkit.annotators_kinds.field_annotator_report`).
+        Required when the table has several fields or a non-categorical kind.
+    **typed
+        With ``field=``: ``kinds``, ``assignments``, ``iou_threshold``, ``quorum``,
+        ``min_tasks``, ``n_boot``, ``random_state`` of the typed report.
 
     Returns
     -------
@@ -231,8 +262,12 @@ def annotator_report(
         Indexed by ``annotator``: ``n_labels``, ``n_tasks``, ``agreement`` (leave-one-out),
         ``gold_n``, ``gold_accuracy``, ``gold_ci_low``, ``gold_ci_high``,
         ``model_alignment``, ``ds_accuracy``, ``accept_rate``, ``fix_rate``,
-        ``reject_rate``, ``median_lead_time``, ``top_label_share``, ``worst_label``,
-        ``most_confused``, ``is_spammer_issue``, ``needs_calibration``, ``flags`` (words).
+        ``reject_rate``, ``median_lead_time``, ``top_label_share``, ``reference_top_share``
+        (share of the annotator's tasks whose reference label is their top label),
+        ``worst_label``, ``most_confused``, ``agreement_ci_low`` / ``agreement_ci_high``
+        (normal interval over the annotator's tasks), ``is_low_agreement_issue`` (without
+        enough gold: CI upper bound below the median agreement of the others),
+        ``is_spammer_issue``, ``needs_calibration``, ``flags`` (words).
 
     Examples
     --------
@@ -243,6 +278,23 @@ def annotator_report(
     """
     func = "annotator_report"
     check_columns(data, ["task", "annotator", "label"], func=func)
+    if field is not None or typed:
+        from qa_toolkit.annotators_kinds import field_annotator_report
+
+        classic = {k: v for k, v in dict(gold=gold, pred_probs=pred_probs, decisions=decisions, dawid_skene=dawid_skene,
+                                         min_labels=min_labels, min_gold=min_gold, target_accuracy=target_accuracy,
+                                         fast_fraction=fast_fraction, constant_share=constant_share,
+                                         confidence=confidence).items()
+                   if v is not annotator_report.__kwdefaults__[k]}
+        return field_annotator_report(data, field=field, **typed, **classic)
+    from qa_toolkit.agreement.fields import is_typed
+
+    if ("field" in data.columns or "kind" in data.columns) and is_typed(data):
+        from qa_toolkit.units.kinds import field_kinds
+
+        ks = field_kinds(data)
+        raise QAInputError(f"{func}: the table has typed fields {ks}; pass field=... to get the report of one field "
+                           "at the metrics of its kind.")
     if len(data) == 0:
         raise QAInputError(f"The 'data' parameter of {func} is empty: expected at least one annotation.")
     min_labels = check_positive_int("min_labels", min_labels, func=func)
@@ -309,6 +361,15 @@ def annotator_report(
     per_label = d.groupby(["annotator", "label"], observed=True).size().rename("n").reset_index()
     out["top_label_share"] = (per_label.groupby("annotator")["n"].max() / out["n_labels"]).reindex(out.index)
     table_top = d["label"].value_counts(normalize=True).iloc[0]
+    top_of = per_label.sort_values(["annotator", "n"], ascending=[True, False], kind="stable").drop_duplicates("annotator")
+    top_of = top_of.set_index("annotator")["label"]
+    loo_ref = others_majority_share(d, d["annotator"].map(top_of))
+    if gold is not None:
+        gl_top = same_label(d["task"].map(gold).astype(object), d["annotator"].map(top_of).astype(object))
+        loo_ref = np.where(on_gold, gl_top.astype(float), loo_ref)
+    out["reference_top_share"] = pd.Series(loo_ref).groupby(d["annotator"].to_numpy()).mean().reindex(out.index)
+    ci = task_mean_ci(d["_agree"], d["annotator"], confidence=confidence)
+    out["agreement_ci_low"], out["agreement_ci_high"] = ci["ci_low"].reindex(out.index), ci["ci_high"].reindex(out.index)
 
     wrong = ~same_label(d["label"], ref)
     e = pd.DataFrame({"annotator": d["annotator"].to_numpy(), "ref": ref.to_numpy(), "wrong": wrong, "given": d["label"].to_numpy()})
@@ -325,10 +386,13 @@ def annotator_report(
     gold_ok = (out["gold_n"] >= min_gold).to_numpy()
     med_agree = float(np.nanmedian(out["agreement"])) if out["agreement"].notna().any() else np.nan
     too_fast = enough & (out["median_lead_time"] < fast_fraction * overall).to_numpy()
-    constant = enough & (out["top_label_share"] >= constant_share).to_numpy() & (table_top < constant_share)
+    constant = (enough & (out["top_label_share"] >= constant_share).to_numpy() & (table_top < constant_share)
+                & (out["reference_top_share"].fillna(0) < constant_share).to_numpy())
     near_random = gold_ok & (out["gold_accuracy"] <= 1.0 / n_classes + 0.1).to_numpy()
     low_agree = enough & (out["agreement"] < 0.5 * med_agree).to_numpy()
     calib = gold_ok & (out["gold_ci_high"] < target_accuracy).to_numpy()
+    rel_low = relative_low_agreement(out["agreement"], out["agreement_ci_high"], enough & ~gold_ok) & ~low_agree
+    out["is_low_agreement_issue"] = rel_low | low_agree
     out["is_spammer_issue"] = too_fast | constant | near_random | low_agree
     out["needs_calibration"] = calib & ~out["is_spammer_issue"].to_numpy()
     words = [
@@ -337,6 +401,7 @@ def annotator_report(
         (constant, "possible spammer: constant label"),
         (near_random, "possible spammer: near-random on gold"),
         (low_agree, "possible spammer: low agreement"),
+        (rel_low, "low agreement: CI upper bound below the others' median"),
         (out["needs_calibration"].to_numpy(), "needs calibration"),
     ]
     flags = [[] for _ in range(len(out))]

@@ -1,7 +1,9 @@
 """Real multi-annotator datasets: bundled ones and the larger shared research sets.
 
-Datasets with a permissive licence are bundled in the repository's ``datasets/``
-folder (each with SOURCE.md and its licence). The others are read from a data home:
+Datasets with a permissive licence are bundled with the package as package data
+(``qa_toolkit/_data/<folder>``, each with SOURCE.md and its licence; read with
+:mod:`importlib.resources`, so they are there in an installed wheel too; the repository's
+top-level ``datasets/README.md`` indexes them). The others are read from a data home:
 the ``data_home=`` argument, else the ``QA_TOOLKIT_DATA_HOME`` environment variable,
 else ``../shared/datasets`` beside the checkout. Nothing is downloaded.
 
@@ -15,10 +17,13 @@ Examples
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import json
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 
 import pandas as pd
@@ -30,11 +35,31 @@ from qa_toolkit.table import from_wide
 __all__ = ["Dataset", "list_datasets", "load_dataset", "dataset_path", "bundled_home", "shared_home"]
 
 _PKG_ROOT = Path(__file__).resolve().parents[1]
+_BUNDLED: Path | None = None
 
 
 def bundled_home() -> Path:
-    """The repository's ``datasets/`` folder (bundled, permissively licensed data)."""
-    return _PKG_ROOT / "datasets"
+    """The bundled, permissively licensed data: the package data folder ``qa_toolkit/_data``.
+
+    Found with :func:`importlib.resources.files`, so it is the same folder in a checkout,
+    an editable install and an installed wheel. A zipped install's data is extracted once
+    to a temporary folder (removed at exit).
+
+    Examples
+    --------
+    >>> (bundled_home() / "welinder2010_bluebirds" / "labels.yaml").is_file()
+    True
+    """
+    global _BUNDLED
+    if _BUNDLED is None:
+        root = resources.files("qa_toolkit") / "_data"
+        if isinstance(root, Path):
+            _BUNDLED = root
+        else:  # pragma: no cover - zip imports only (pip never installs a wheel zipped)
+            extracted = contextlib.ExitStack()
+            atexit.register(extracted.close)
+            _BUNDLED = Path(extracted.enter_context(resources.as_file(root)))
+    return _BUNDLED
 
 
 def shared_home(data_home: str | os.PathLike | None = None) -> Path:
@@ -155,7 +180,8 @@ def _gal(sub: str, gold_file: str | None):
         df = crowd.read_gal(home / sub)
         # HITspam-UsingMTurk labels YES/NO while its gold says Yes/No: normalise case.
         df["label"] = df["label"].str.lower()
-        gold, notes = None, {}
+        gold: pd.Series | None = None
+        notes: dict[str, int | str] = {}
         if gold_file is not None:
             g = pd.read_csv(home / sub / gold_file, sep="\t", header=None, dtype=str, quoting=3)
             gold = _gold(g.set_index(0)[1].str.lower())
@@ -328,7 +354,7 @@ def list_datasets() -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        Index ``name``; columns ``bundled`` (shipped in ``datasets/``), ``available``
+        Index ``name``; columns ``bundled`` (shipped with the package), ``available``
         (found on this machine), ``folder`` and ``description``.
 
     Examples
@@ -447,5 +473,5 @@ def load_dataset(name: str, *, data_home: str | os.PathLike | None = None) -> Da
     )
 
 
-def _manifest() -> str:  # pragma: no cover - used to write datasets/MANIFEST.json
+def _manifest() -> str:  # pragma: no cover - used to write a MANIFEST.json of the registry
     return json.dumps({n: s.description for n, s in sorted(_REGISTRY.items())}, indent=1)

@@ -21,7 +21,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 import pandas as pd
 
-from ._embedders import _auto_device, _BaseEmbedder
+from ._embedders import _auto_device, _BaseEmbedder, _offline_pretrained, _zero_shot_probs
 from ._validation import (
     QAInputError,
     check_option,
@@ -217,9 +217,10 @@ class ClipEmbedder(_BaseEmbedder):
         if pretrained is not None and not self._is_file:
             tags = open_clip.list_pretrained_tags_by_model(self.model_name)
             check_option("pretrained", pretrained, tags, func=f"ClipEmbedder({self.model_name!r})")
+        pretrained, extra = _offline_pretrained(open_clip, self.model_name, pretrained, self._is_file)
         try:
             model, _, preprocess = open_clip.create_model_and_transforms(
-                self.model_name, pretrained=pretrained, device=self.device_
+                self.model_name, pretrained=pretrained, device=self.device_, **extra
             )
         except Exception as exc:  # noqa: BLE001 - turned into a clear message below
             if self._is_file:
@@ -242,6 +243,39 @@ class ClipEmbedder(_BaseEmbedder):
         model, _, tokenizer, torch = self._load()
         with torch.inference_mode():
             return model.encode_text(tokenizer(texts).to(self.device_)).float().cpu().numpy()
+
+    def zero_shot_probs(
+        self, images: Sequence[Any], class_prompts: Any, *, template: str = "a photo of a {}.", index: Any = None
+    ) -> pd.DataFrame:
+        """Zero-shot class probabilities: CLIP image-text similarity turned into ``pred_probs``.
+
+        Each class's prompts are embedded (several prompts per class are averaged, the
+        "prompt ensembling" of Radford et al. 2021), and ``softmax(logit_scale * image @
+        text.T)`` gives one probability per class. The result can go to
+        :func:`qa_toolkit.label_errors.find_label_issues` or
+        :func:`qa_toolkit.fusion.fused_issue_table` as ``pred_probs`` without training a
+        classifier. It means something only with real pretrained weights (random
+        weights, as in the tests, give arbitrary probabilities), and only for classes a
+        CLIP model can name in words.
+
+        Parameters
+        ----------
+        images : sequence
+            As for :meth:`embed_images`.
+        class_prompts : list of str or dict of str to (str or list of str)
+            Class names (each put into ``template``), or ``{class: prompt(s)}``.
+        template : str, default='a photo of a {}.'
+            Used for class names given as a list.
+        index : array-like, optional
+            Row labels of the result (e.g. task ids); default 0..n-1.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Shape (n_images, n_classes), columns = classes, rows summing to 1; images that
+            could not be decoded get NaN rows (see ``errors_``).
+        """
+        return _zero_shot_probs(self, images, class_prompts, template=template, index=index)
 
     def embed_images(self, items: Sequence[Any]) -> np.ndarray:
         """Embed images given as file paths, bytes, PIL images or arrays.
@@ -426,14 +460,16 @@ def project_embeddings(embeddings: Any, *, method: str = "pca", random_state=Non
     Parameters
     ----------
     embeddings : array-like of shape (n_items, dim)
-    method : {'pca', 'umap'}, default='pca'
-        UMAP needs the optional ``umap-learn`` package.
+    method : {'pca', 'umap', 'auto'}, default='pca'
+        UMAP needs the optional ``umap-learn`` package; ``'auto'`` uses UMAP when it is
+        installed and PCA otherwise.
     random_state : int, numpy.random.Generator or None
 
     Returns
     -------
     pandas.DataFrame
-        Columns ``x``, ``y``; one row per item, in input order.
+        Columns ``x``, ``y``; one row per item, in input order; ``attrs["method"]`` is the
+        method used ('pca' or 'umap').
 
     Examples
     --------
@@ -441,7 +477,11 @@ def project_embeddings(embeddings: Any, *, method: str = "pca", random_state=Non
     >>> xy.shape
     (4, 2)
     """
-    check_option("method", method, ["pca", "umap"], func="project_embeddings")
+    check_option("method", method, ["pca", "umap", "auto"], func="project_embeddings")
+    if method == "auto":
+        import importlib.util
+
+        method = "umap" if importlib.util.find_spec("umap") is not None else "pca"
     x = check_embeddings(embeddings, func="project_embeddings", normalize=True)
     seed = int(check_random_state(random_state).integers(2**31 - 1))
     if method == "umap":
@@ -449,7 +489,7 @@ def project_embeddings(embeddings: Any, *, method: str = "pca", random_state=Non
             import umap
         except ImportError:
             raise ImportError("method='umap' needs the optional 'umap-learn' package; use method='pca'.") from None
-        xy = umap.UMAP(n_components=2, metric="cosine", random_state=seed).fit_transform(x)
+        xy = umap.UMAP(n_components=2, metric="cosine", random_state=seed, n_jobs=1).fit_transform(x)
     else:
         from sklearn.decomposition import PCA
 
@@ -457,4 +497,6 @@ def project_embeddings(embeddings: Any, *, method: str = "pca", random_state=Non
         xy = PCA(n_components=n_comp, random_state=seed).fit_transform(x)
         if n_comp < 2:
             xy = np.column_stack([xy, np.zeros((x.shape[0], 2 - n_comp))])
-    return pd.DataFrame({"x": xy[:, 0], "y": xy[:, 1]})
+    out = pd.DataFrame({"x": xy[:, 0], "y": xy[:, 1]})
+    out.attrs["method"] = method
+    return out

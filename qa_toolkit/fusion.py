@@ -13,7 +13,13 @@ signal          per-item quality (lower = worse)             flag
 ``neighbours``  share of k nearest neighbours (cosine)        neighbours' majority
                 agreeing with the given label                 label differs
 ``duplicates``  1 / (1 + near-duplicates with another label)  any such conflict
+``clusters``    share of the item's embedding cluster that    the label is a minority
+                carries its label (others only)               in its cluster
 ==============  ==========================================  =========================
+
+The ``clusters`` signal (:func:`qa_toolkit.clusters.embedding_clusters`) is opt-in:
+``clusters=True`` clusters ``embeddings`` (k-means, number of clusters chosen by
+silhouette, seeded by ``random_state``), or pass a precomputed result.
 
 Fusion rule (fixed a priori, no parameter is fitted to any benchmark's error labels):
 each signal's quality is turned into its percentile rank among the items (average
@@ -44,7 +50,7 @@ from qa_toolkit._validation import QAInputError, check_columns, check_fraction, 
 
 __all__ = ["SIGNALS", "fused_issue_table", "rank_fuse"]
 
-SIGNALS = ("human", "model", "neighbours", "duplicates")
+SIGNALS = ("human", "model", "neighbours", "duplicates", "clusters")
 
 
 def rank_fuse(qualities: pd.DataFrame, *, weights: dict[str, float] | None = None) -> pd.Series:
@@ -177,6 +183,8 @@ def fused_issue_table(
     duplicate_threshold: float = 0.95,
     weights: dict[str, float] | None = None,
     min_flags: int = 1,
+    clusters: Any = None,
+    random_state=None,
 ) -> pd.DataFrame:
     """One row per item joining every available label-error signal, ranked for review.
 
@@ -204,6 +212,12 @@ def fused_issue_table(
         Weight per signal (keys among ``SIGNALS``); default equal.
     min_flags : int, default=1
         ``is_fused_issue`` needs at least this many flagging signals.
+    clusters : True, EmbeddingClusters or its ``items`` DataFrame (indexed by task), optional
+        Adds the ``clusters`` signal: True computes
+        :func:`qa_toolkit.clusters.embedding_clusters` from ``embeddings`` (at least 20
+        items); or pass a precomputed result (e.g. with long-table labels).
+    random_state : int, numpy.random.Generator or None
+        Seeds the clustering.
 
     Returns
     -------
@@ -211,7 +225,9 @@ def fused_issue_table(
         Indexed by ``task``, sorted by decreasing ``priority``: ``given_label``, the
         columns of each available signal (``vote_share``, ``vote_entropy``,
         ``human_label``, ``ds_posterior``, ``label_quality``, ``model_label``,
-        ``neighbour_score``, ``neighbour_label``, ``n_duplicate_conflicts``, ...),
+        ``neighbour_score``, ``neighbour_label``, ``n_duplicate_conflicts``,
+        ``cluster``, ``cluster_minority_score``, ``cluster_majority_label``,
+        ``is_cluster_outlier_issue``, ...),
         ``n_flags``, ``fused_score`` (lower = worse), ``priority`` (higher = review
         first), ``is_fused_issue`` and ``reasons``.
 
@@ -243,8 +259,8 @@ def fused_issue_table(
     n_neighbors = check_positive_int("n_neighbors", n_neighbors, func=func)
     duplicate_threshold = check_fraction("duplicate_threshold", duplicate_threshold, func=func)
     min_flags = check_positive_int("min_flags", min_flags, func=func)
-    if all(v is None for v in (annotations, vote_counts, pred_probs, embeddings)):
-        raise QAInputError(f"{func} needs at least one signal: annotations, vote_counts, pred_probs or embeddings.")
+    if all(v is None for v in (annotations, vote_counts, pred_probs, embeddings, clusters)):
+        raise QAInputError(f"{func} needs at least one signal: annotations, vote_counts, pred_probs, embeddings or clusters.")
     labels = labels.rename("given_label")
     labels.index.name = "task"
     out = labels.to_frame()
@@ -280,6 +296,27 @@ def fused_issue_table(
         first_partner = partner.groupby(level=0, sort=False).first() if len(partner) else pd.Series(dtype=object)
         out["duplicate_of"] = first_partner.astype(object).reindex(labels.index).to_numpy()
         quality["duplicates"], flags["duplicates"] = 1.0 / (1.0 + n_conf), n_conf > 0
+        if clusters is True:
+            from qa_toolkit.clusters import embedding_clusters
+
+            clusters = embedding_clusters(x, labels.reset_index(drop=True), random_state=random_state)
+            clusters.items.index = labels.index
+    if clusters is True:
+        raise QAInputError(f"clusters=True in {func} needs 'embeddings'.")
+    if clusters is not None:
+        ci = getattr(clusters, "items", clusters)
+        need = ["cluster", "cluster_minority_score", "is_cluster_minority_issue"]
+        if not isinstance(ci, pd.DataFrame) or not set(need) <= set(ci.columns):
+            raise QAInputError(f"The 'clusters' parameter of {func} must be an embedding_clusters result "
+                               f"(or its items table with columns {need}).")
+        if not labels.index.isin(ci.index).all():
+            raise QAInputError(f"The 'clusters' of {func} lack tasks {list(labels.index[~labels.index.isin(ci.index)][:5])}.")
+        ci = ci.reindex(labels.index)
+        for c in ("cluster", "cluster_majority_label", "cluster_minority_score", "is_cluster_outlier_issue"):
+            if c in ci:
+                out[c] = ci[c]
+        out["cluster_reason"] = ci["reasons"] if "reasons" in ci else ""
+        quality["clusters"], flags["clusters"] = ci["cluster_minority_score"], ci["is_cluster_minority_issue"].astype(bool)
     q = pd.DataFrame(quality)
     f = pd.DataFrame(flags).fillna(False).astype(bool)
     out["n_flags"] = f.sum(axis=1).astype(int)
@@ -287,6 +324,8 @@ def fused_issue_table(
     out["priority"] = 1.0 - out["fused_score"]
     out["is_fused_issue"] = out["n_flags"] >= min_flags
     out["reasons"] = _reasons(out, f, q)
+    if "cluster_reason" in out:
+        out = out.drop(columns="cluster_reason")
     return out.sort_values("priority", ascending=False, kind="stable")
 
 
@@ -326,6 +365,7 @@ def _reasons(out: pd.DataFrame, flags: pd.DataFrame, q: pd.DataFrame) -> list[st
         for s_, m in zip(sub["neighbour_score"], sub["neighbour_label"])])
     add("duplicates", lambda sub: [f"duplicates: {c} near-duplicate(s) labelled differently (e.g. task {d!r})"
                                    for c, d in zip(sub["n_duplicate_conflicts"], sub["duplicate_of"])])
+    add("clusters", lambda sub: [f"clusters: {r}" for r in sub["cluster_reason"]])
     pct = q.rank(pct=True)
     has = pct.notna().any(axis=1).to_numpy()
     weakest = pct.fillna(2.0).idxmin(axis=1).to_numpy()

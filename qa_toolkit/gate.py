@@ -8,7 +8,9 @@ what it could not verify.
 Valid checks (see :data:`CHECKS`)::
 
     agreement_ci_low          min     lowest per-label bootstrap CI lower bound of
-                                      specific agreement (params: min, confidence, n_boot)
+                                      specific agreement (params: min, confidence, n_boot,
+                                      min_support: labels with fewer labels are reported
+                                      as "insufficient data", not failed)
     gold_pass_rate            min     share of labels on gold tasks equal to gold
     missing_label_rate        max     share of tasks with fewer than min_labels labels
     class_balance             min     smallest label share (params: min, max_share)
@@ -16,6 +18,13 @@ Valid checks (see :data:`CHECKS`)::
     unresolved_review_items   max     flagged items without an accept/fix/reject decision
     export_valid              -       validate_annotations finds no problem
     random_audit_drawn        min     share of tasks with a review decision
+    rework_rate               max     share of reviewed items whose final decision is
+                                      fix or reject
+
+Per-field checks of typed tables (alpha / kappa / AC1 lower CI bound, region F1 and
+mean IoU, per-annotator minimum, per-label lower bound with a minimum support) go under
+a ``fields`` key, see :mod:`qa_toolkit.gate_fields`. Every result records its
+provenance (input hash, row counts, library versions, configuration, time).
 """
 
 from __future__ import annotations
@@ -33,7 +42,8 @@ __all__ = ["CHECKS", "GateResult", "load_gate_config", "evaluate_gate", "label_a
 
 #: check name -> (direction, allowed params, default params)
 CHECKS: dict[str, tuple[str, tuple[str, ...], dict]] = {
-    "agreement_ci_low": ("min", ("min", "confidence", "n_boot", "random_state"), {"min": 0.6, "confidence": 0.95, "n_boot": 500, "random_state": 0}),
+    "agreement_ci_low": ("min", ("min", "confidence", "n_boot", "random_state", "min_support"),
+                         {"min": 0.6, "confidence": 0.95, "n_boot": 500, "random_state": 0, "min_support": 5}),
     "gold_pass_rate": ("min", ("min",), {"min": 0.9}),
     "missing_label_rate": ("max", ("max", "min_labels"), {"max": 0.0, "min_labels": 1}),
     "class_balance": ("min", ("min", "max_share"), {"min": 0.01, "max_share": 1.0}),
@@ -41,8 +51,10 @@ CHECKS: dict[str, tuple[str, tuple[str, ...], dict]] = {
     "unresolved_review_items": ("max", ("max",), {"max": 0}),
     "export_valid": ("none", (), {}),
     "random_audit_drawn": ("min", ("min",), {"min": 0.05}),
+    "rework_rate": ("max", ("max",), {"max": 0.1}),
 }
-_RANGES = {"confidence": (0.0, 1.0), "n_boot": (10, 100000), "min_labels": (1, 1000), "max_share": (0.0, 1.0)}
+_RANGES = {"confidence": (0.0, 1.0), "n_boot": (10, 100000), "min_labels": (1, 1000), "max_share": (0.0, 1.0),
+           "min_support": (1, 10**9)}
 
 
 def _valid_list() -> str:
@@ -56,7 +68,9 @@ def load_gate_config(config: str | os.PathLike | dict) -> dict:
     ----------
     config : str, path-like or dict
         ``{"checks": {name: threshold-or-params}}`` (a bare ``{name: ...}`` mapping is
-        accepted too).
+        accepted too), optionally with ``fields: {field: {check: params}}``
+        (:func:`qa_toolkit.gate_fields.load_field_checks`) and ``custom: {name: expression}``
+        (:func:`qa_toolkit.gate_fields.load_custom_checks`).
 
     Returns
     -------
@@ -76,7 +90,7 @@ def load_gate_config(config: str | os.PathLike | dict) -> dict:
     >>> load_gate_config({"checks": {"gold_rate": 0.95}})
     Traceback (most recent call last):
     ...
-    qa_toolkit._validation.QAInputError: Unknown gate check 'gold_rate'. Valid checks: agreement_ci_low, class_balance, export_valid, gold_pass_rate, missing_label_rate, near_duplicate_conflicts, random_audit_drawn, unresolved_review_items.
+    qa_toolkit._validation.QAInputError: Unknown gate check 'gold_rate'. Valid checks: agreement_ci_low, class_balance, export_valid, gold_pass_rate, missing_label_rate, near_duplicate_conflicts, random_audit_drawn, rework_rate, unresolved_review_items.
     """
     if isinstance(config, (str, os.PathLike)):
         import yaml
@@ -91,7 +105,14 @@ def load_gate_config(config: str | os.PathLike | dict) -> dict:
                 raise QAInputError(f"Gate config {path!r} is not valid YAML: {err}") from None
     if not isinstance(config, dict):
         raise QAInputError(f"A gate config must be a mapping {{'checks': {{name: threshold}}}}. Got {type(config).__name__}.")
-    checks = config.get("checks", config)
+    from qa_toolkit.gate_fields import load_custom_checks, load_field_checks
+
+    fields, custom = config.get("fields"), config.get("custom")
+    extra = {**({"fields": load_field_checks(fields)} if fields is not None else {}),
+             **({"custom": load_custom_checks(custom)} if custom is not None else {})}
+    checks = config.get("checks", {k: v for k, v in config.items() if k not in ("fields", "custom")})
+    if extra and isinstance(checks, dict) and not checks:
+        return extra
     if not isinstance(checks, dict) or not checks:
         raise QAInputError(f"A gate config needs a non-empty 'checks' mapping. Valid checks: {_valid_list()}.")
     out = {}
@@ -124,6 +145,7 @@ def load_gate_config(config: str | os.PathLike | dict) -> dict:
             if not lo <= val <= hi:
                 raise QAInputError(f"Gate check {name!r}: {key!r} must lie in [{lo}, {hi}]. Got {val!r}.")
         out[name] = merged
+    out.update(extra)
     return out
 
 
@@ -191,21 +213,27 @@ class GateResult:
     passed : bool
         True when every check passed.
     table : pandas.DataFrame
-        One row per check: ``check``, ``value``, ``threshold``, ``passed``, ``why``.
+        One row per check: ``check``, ``value``, ``threshold``, ``passed``, ``why``,
+        ``status`` (pass / fail / not computable / insufficient data / not applicable)
+        and ``field`` (None for table-wide checks).
     config : dict
         The validated config used.
+    provenance : dict
+        Input hash (``input_sha256``), ``n_rows``, ``n_tasks``, ``n_annotators``,
+        per-field counts, library ``versions``, ``config`` and ``time``.
     """
 
     passed: bool
     table: pd.DataFrame
     config: dict = field(default_factory=dict)
+    provenance: dict = field(default_factory=dict)
 
     def __str__(self) -> str:
         failed = int((~self.table["passed"]).sum())
         head = f"Release gate: {'PASSED' if self.passed else 'FAILED'} ({failed} of {len(self.table)} checks failed)"
         lines = [head]
         for r in self.table.itertuples(index=False):
-            mark = "PASS" if r.passed else "FAIL"
+            mark = {"insufficient data": "N/A "}.get(getattr(r, "status", ""), "PASS" if r.passed else "FAIL")
             lines.append(f"  [{mark}] {r.check}: {r.why}")
         return "\n".join(lines)
 
@@ -238,6 +266,9 @@ def evaluate_gate(
     pred_probs: pd.DataFrame | None = None,
     issues: pd.DataFrame | None = None,
     decisions: pd.DataFrame | None = None,
+    kinds: dict | None = None,
+    assignments: pd.DataFrame | None = None,
+    custom_checks: dict | None = None,
 ) -> GateResult:
     """Evaluate the release checks of ``config`` on the annotations.
 
@@ -257,6 +288,12 @@ def evaluate_gate(
         near-duplicate conflicts.
     decisions : pandas.DataFrame, optional
         Review decision log (``task``, ``decision``).
+    kinds, assignments : optional
+        For the per-field checks (``fields`` in the config), as in :func:`qa_toolkit.to_units`.
+    custom_checks : dict, optional
+        User-defined checks ``{name: callable(annotations) -> bool or (bool, why)}``; the
+        config's ``custom: {name: "expression"}`` entries are evaluated over the counts
+        and the values of the other checks (see :func:`qa_toolkit.gate_fields.evaluate_custom_checks`).
 
     Returns
     -------
@@ -279,12 +316,23 @@ def evaluate_gate(
         gold = check_gold(gold, annotations, func="evaluate_gate")
     labelled = annotations[annotations["label"].notna()]
     final = final_decision_table(decisions) if decisions is not None else None
-    rows = []
+    rows, rare_rows = [], []
     for name, p in cfg.items():
+        if name in ("fields", "custom"):
+            continue
         if name == "agreement_ci_low":
             la = label_agreement(labelled, confidence=p["confidence"], n_boot=int(p["n_boot"]), random_state=p.get("random_state"))
             la = la[la["n_labels"] > 0]
-            if la["ci_low"].notna().any():
+            rare = la[la["n_labels"] < p.get("min_support", 1)]
+            la = la[la["n_labels"] >= p.get("min_support", 1)]
+            if len(rare):
+                names = ", ".join(f"'{x}' ({int(n)})" for x, n in rare["n_labels"].head(8).items())
+                rare_rows.append(("agreement_ci_low (rare labels)", float(len(rare)), f"support >= {int(p['min_support'])}",
+                                  True, f"{len(rare)} label(s) below {int(p['min_support'])} labels, not judged "
+                                  f"(insufficient data): {names}", "insufficient data"))
+            if not len(la) and len(rare):
+                r = (np.nan, f">= {_fmt(p['min'])}", False, f"insufficient data: no label has {int(p['min_support'])}+ labels")
+            elif la["ci_low"].notna().any():
                 worst = la["ci_low"].idxmin()
                 r = _compare(name, float(la["ci_low"].min()), p,
                              f"worst label '{worst}': agreement {_fmt(la.loc[worst, 'agreement'])} "
@@ -346,7 +394,34 @@ def evaluate_gate(
                 n_tasks = annotations["task"].nunique()
                 k = int(final["task"].isin(annotations["task"]).sum()) if len(final) else 0
                 r = _compare(name, k / n_tasks, p, f"{k} of {n_tasks} tasks reviewed")
+        elif name == "rework_rate":
+            done = None if final is None else final.loc[final["decision"].isin(["accept", "fix", "reject"])]
+            if done is None or not len(done):
+                r = _compare(name, np.nan, p, "no accept/fix/reject decision in the log" if final is not None else "no decision log given")
+            else:
+                k = int(done["decision"].isin(["fix", "reject"]).sum())
+                r = _compare(name, k / len(done), p, f"{k} of {len(done)} reviewed items were fixed or rejected")
         rows.append((name, *r))
-    table = pd.DataFrame(rows, columns=["check", "value", "threshold", "passed", "why"])
+        rows.extend(rare_rows)
+        rare_rows = []
+    table = pd.DataFrame([r[:5] for r in rows], columns=["check", "value", "threshold", "passed", "why"])
     table["passed"] = table["passed"].astype(bool)
-    return GateResult(passed=bool(table["passed"].all()), table=table, config=cfg)
+    table["status"] = [r[5] if len(r) > 5 else ("insufficient data" if r[4].startswith("insufficient data") else
+                       "not computable" if r[4].startswith("not computable") else "pass" if r[3] else "fail") for r in rows]
+    table["field"] = None
+    if "fields" in cfg:
+        from qa_toolkit.gate_fields import evaluate_field_checks
+
+        ft = evaluate_field_checks(annotations, cfg["fields"], kinds=kinds, assignments=assignments)
+        table = pd.concat([table, ft[table.columns]], ignore_index=True) if len(table) else ft[list(table.columns)]
+        table["passed"] = table["passed"].astype(bool)
+    if "custom" in cfg or custom_checks:
+        from qa_toolkit.gate_fields import evaluate_custom_checks
+
+        ct = evaluate_custom_checks(annotations, cfg.get("custom", {}), custom_checks or {}, table)
+        table = pd.concat([table, ct[list(table.columns)]], ignore_index=True) if len(table) else ct[list(table.columns)]
+        table["passed"] = table["passed"].astype(bool)
+    from qa_toolkit.gate_fields import provenance
+
+    return GateResult(passed=bool(table["passed"].all()), table=table, config=cfg,
+                      provenance=provenance(annotations, cfg, kinds=kinds))

@@ -24,10 +24,19 @@ from qa_toolkit._validation import (
 __all__ = ["PilotReport", "pilot_report", "alpha_with_ci", "confusion_pairs"]
 
 
-def alpha_with_ci(data: pd.DataFrame, *, n_boot: int = 500, confidence: float = 0.95, random_state=None) -> tuple[float, float, float]:
+def alpha_with_ci(data: pd.DataFrame, *, n_boot: int = 500, confidence: float = 0.95,
+                  random_state=None) -> tuple[float, float, float]:
     """Nominal Krippendorff's alpha and a percentile bootstrap CI over tasks.
 
-    Uses the ``krippendorff`` package on the task x label count matrix.
+    The point estimate comes from the ``krippendorff`` package on the task x label count
+    matrix. ``krippendorff`` (0.6 to 0.9) has no bootstrap of its own, so the replicates
+    are computed at once with numpy: nominal alpha is
+    ``1 - (n - 1) * sum_u D_u / (n**2 - sum_c n_c**2)`` with ``D_u`` the disagreeing pairs
+    of task ``u`` over ``m_u - 1`` and ``n_c`` the pairable values per label, and every
+    term is a sum over tasks, so a replicate is a matrix product of its task draw counts
+    with the per-task terms. Replicates draw tasks exactly as one ``rng.integers`` call
+    per replicate would (same numbers for the same seed), and a replicate with a single
+    label (alpha undefined) is left out, as a loop over ``krippendorff.alpha`` would.
 
     Parameters
     ----------
@@ -62,15 +71,38 @@ def alpha_with_ci(data: pd.DataFrame, *, n_boot: int = 500, confidence: float = 
     if len(counts) < 2 or (counts > 0).any(axis=0).sum() < 2:
         return np.nan, np.nan, np.nan
     alpha = float(krippendorff.alpha(value_counts=counts, level_of_measurement="nominal"))
-    boots = []
-    for _ in range(n_boot):
-        sample = counts[rng.integers(0, len(counts), len(counts))]
-        if (sample.sum(axis=0) > 0).sum() < 2:
-            continue
-        boots.append(krippendorff.alpha(value_counts=sample, level_of_measurement="nominal"))
+    boots = _alpha_replicates(counts, int(n_boot), rng)
     a = (1 - confidence) / 2
-    lo, hi = (np.nanquantile(boots, [a, 1 - a]) if boots else (np.nan, np.nan))
+    boots = boots[np.isfinite(boots)]
+    lo, hi = np.quantile(boots, [a, 1 - a]) if len(boots) else (np.nan, np.nan)
     return alpha, float(lo), float(hi)
+
+
+def _alpha_replicates(counts: np.ndarray, n_boot: int, rng: np.random.Generator) -> np.ndarray:
+    """Nominal alpha of ``n_boot`` bootstrap resamples of the rows (tasks) of ``counts``.
+
+    ``counts`` is tasks x labels, every task with two or more labels. Returns NaN for a
+    replicate holding a single label. Works in blocks of replicates so that the
+    replicate x task draw matrix stays below ~4 million cells.
+    """
+    n_tasks = len(counts)
+    m = counts.sum(axis=1)
+    disagree = (m**2 - (counts**2).sum(axis=1)) / (m - 1)  # D_u: disagreeing pairs / (m_u - 1)
+    out = np.empty(n_boot)
+    block = max(1, 4_000_000 // n_tasks)
+    for start in range(0, n_boot, block):
+        b = min(block, n_boot - start)
+        idx = rng.integers(0, n_tasks, (b, n_tasks))  # row r = one replicate's draw
+        w = np.bincount((idx + n_tasks * np.arange(b)[:, None]).ravel(), minlength=b * n_tasks)
+        w = w.reshape(b, n_tasks).astype(float)  # times each task is drawn
+        n_c = w @ counts  # pairable values per label
+        n = n_c.sum(axis=1)
+        expected = n**2 - (n_c**2).sum(axis=1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            alpha = 1 - (n - 1) * (w @ disagree) / expected
+        alpha[(n_c > 0).sum(axis=1) < 2] = np.nan
+        out[start:start + b] = alpha
+    return out
 
 
 def confusion_pairs(data: pd.DataFrame) -> pd.DataFrame:
@@ -155,8 +187,14 @@ def pilot_report(
     n_boot: int = 500,
     confidence: float = 0.95,
     random_state=None,
+    field=None,
+    **typed,
 ) -> PilotReport:
     """Go/no-go for scaling up after a pilot.
+
+    With ``field=`` (typed tables): the criteria of that field at the level of its kind
+    plus a pilot-size check, see :func:`qa_toolkit.pilot_fields.field_pilot_report`
+    (``typed`` takes its ``kinds``, ``assignments``, ``total_items``, ``severe_distance``...).
 
     Parameters
     ----------
@@ -194,6 +232,15 @@ def pilot_report(
 
     func = "pilot_report"
     check_columns(data, ["task", "annotator", "label"], func=func)
+    from qa_toolkit.agreement.fields import is_typed
+
+    if field is not None or typed or (("field" in data.columns or "kind" in data.columns) and is_typed(data)):
+        from qa_toolkit.pilot_fields import field_pilot_report
+
+        extra = {"severe_pairs": severe_pairs} if severe_pairs is not None else {}
+        return field_pilot_report(data, field=field, gold=gold, min_agreement=min_agreement,
+                                  max_severe_error_rate=max_severe_error_rate, n_boot=n_boot, confidence=confidence,
+                                  random_state=random_state, **extra, **typed)
     if len(data) == 0:
         raise QAInputError(f"The 'data' parameter of {func} is empty: expected at least one annotation.")
     min_agreement = check_fraction("min_agreement", min_agreement, low=-1.0, func=func)

@@ -8,7 +8,6 @@ Regions (boxes, polygons, spans) give several rows per task and annotator.
 from __future__ import annotations
 
 import warnings
-from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -24,6 +23,12 @@ __all__ = [
     "to_counts",
     "from_wide",
     "canonical_frame",
+    "KINDS",
+    "DEFAULT_FIELD",
+    "get_assignments",
+    "infer_kinds",
+    "with_kinds",
+    "AssignmentFrame",
 ]
 
 REQUIRED_COLUMNS = ("task", "annotator", "label")
@@ -73,8 +78,19 @@ def canonical_frame(records: list[dict] | pd.DataFrame) -> pd.DataFrame:
     order = list(REQUIRED_COLUMNS) + [c for c in OPTIONAL_COLUMNS if c in df.columns]
     order += [c for c in df.columns if c not in order]
     df = df[order].reset_index(drop=True)
-    if "created_at" in df.columns:
-        df["created_at"] = pd.to_datetime(df["created_at"], utc=True, errors="coerce", format="mixed")
+    if "created_at" in df.columns and not isinstance(df["created_at"].dtype, pd.DatetimeTZDtype):
+        raw = df["created_at"]
+        when = pd.to_datetime(raw, utc=True, errors="coerce", format="mixed")
+        lost = raw.notna() & when.isna()
+        if lost.any():  # never a silent NaT: count them and name the first
+            i = int(np.flatnonzero(lost.to_numpy())[0])
+            warnings.warn(
+                f"{int(lost.sum())} unparseable 'created_at' value(s) set to NaT (first: {raw.iloc[i]!r} "
+                f"in {_record(df, i)}); expected ISO 8601 dates.",
+                AnnotationWarning,
+                stacklevel=2,
+            )
+        df["created_at"] = when
     return df
 
 
@@ -82,17 +98,20 @@ def _where(source: str | None) -> str:
     return f" in {source}" if source else ""
 
 
-def _rows(mask: np.ndarray, limit: int = 5) -> str:
-    idx = np.flatnonzero(mask)
-    shown = ", ".join(str(i) for i in idx[:limit])
-    more = f" and {len(idx) - limit} more" if len(idx) > limit else ""
-    return f"row(s) {shown}{more}"
+from qa_toolkit._table_checks import (  # noqa: E402
+    _box_problems,
+    _non_scalar,
+    _point_problems,
+    _py,
+    _record,
+    _rows,
+)
 
 
 def validate_annotations(
     data: pd.DataFrame,
     *,
-    errors: Literal["raise", "warn"] = "raise",
+    errors: str = "raise",
     source: str | None = None,
 ) -> pd.DataFrame:
     """Check a canonical annotation table and return it (a cleaned copy under ``errors='warn'``).
@@ -129,7 +148,7 @@ def validate_annotations(
     >>> validate_annotations(df)
     Traceback (most recent call last):
     ...
-    qa_toolkit._validation.AnnotationFormatError: Field 'label' is missing (NaN/None) in row(s) 1; expected a label for every row.
+    qa_toolkit._validation.AnnotationFormatError: Field 'label' is missing (NaN/None) in record task 1, annotator 'b'; expected a label for every row.
     >>> import warnings
     >>> with warnings.catch_warnings():
     ...     warnings.simplefilter("ignore")
@@ -153,66 +172,80 @@ def validate_annotations(
         raise AnnotationFormatError(f"Annotations{where} are empty: expected at least one row.")
 
     problems: list[tuple[str, np.ndarray]] = []
+    notes: list[str] = []
+
+    def rec(mask: np.ndarray) -> str:
+        return _rows(mask, data=data)
+
     for col in REQUIRED_COLUMNS:
         bad = data[col].isna().to_numpy()
         if bad.any():
             problems.append(
-                (f"Field {col!r} is missing (NaN/None) in {_rows(bad)}{where}; "
+                (f"Field {col!r} is missing (NaN/None) in {rec(bad)}{where}; "
                  f"expected a {col} for every row.", bad)
+            )
+        bad = _non_scalar(data[col])
+        if bad.any():  # lists or dicts crash every analysis with "unhashable type"
+            v = data[col][bad].iloc[0]
+            problems.append(
+                (f"Field {col!r} must hold single values (a string or number) in {rec(bad)}{where}; "
+                 f"got {type(v).__name__} {str(v)[:40]}.", bad)
             )
     # Rows are duplicates when task, annotator, label, geometry, span, time and the
     # source's annotation id and control name (``field``) all agree (repeated readings,
     # e.g. Dawid & Skene's observer 1, stay distinct).
     key = [
         c for c in data.columns
-        if c in REQUIRED_COLUMNS or c in _BOX or c in ("start", "end", "created_at", "annotation_id", "field")
-    ]
+        if c in REQUIRED_COLUMNS or c in _BOX or c in ("start", "end", "created_at", "annotation_id", "field", "_row")
+    ]  # ``_row``: the importers have already merged exact duplicates (counted) and mark rows distinct
     try:
         dup = data[key].duplicated().to_numpy()
     except TypeError:  # unhashable cells (e.g. list labels): compare their text
         dup = data[key].astype(str).duplicated().to_numpy()
     if dup.any():
         problems.append(
-            (f"{int(dup.sum())} duplicate row(s){where} ({_rows(dup)}): the same task, annotator, "
+            (f"{int(dup.sum())} duplicate row(s){where} ({rec(dup)}): the same task, annotator, "
              f"label{' and geometry' if len(key) > 3 else ''} appear more than once.", dup)
         )
+    kind = data["kind"].to_numpy(dtype=object) if "kind" in data.columns else np.full(len(data), None, dtype=object)
+    iw = ih = None
+    for col in ("image_width", "image_height"):
+        if col in data.columns:
+            num = pd.to_numeric(data[col], errors="coerce")
+            bad = (data[col].notna() & num.isna()).to_numpy()
+            if bad.any():
+                problems.append((f"Field {col!r} is not a number in {rec(bad)}{where}: expected the image size "
+                                 f"in pixels, got {_py(data[col][bad].iloc[0])!r}.", bad))
+    if "image_width" in data.columns and "image_height" in data.columns:
+        iw = pd.to_numeric(data["image_width"], errors="coerce").to_numpy(dtype=float)
+        ih = pd.to_numeric(data["image_height"], errors="coerce").to_numpy(dtype=float)
     if all(c in data.columns for c in _BOX):
-        box = data[_BOX].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)
-        has = ~np.isnan(box).all(axis=1)
-        w = box[:, 2] - box[:, 0]
-        h = box[:, 3] - box[:, 1]
-        bad = has & ~((w > 0) & (h > 0))
-        if bad.any():
-            problems.append(
-                (f"Box with zero or negative area in {_rows(bad)}{where}: expected x_max > x_min "
-                 f"and y_max > y_min, got width={w[bad][0]:g}, height={h[bad][0]:g}.", bad)
-            )
-        if "image_width" in data.columns and "image_height" in data.columns:
-            iw = pd.to_numeric(data["image_width"], errors="coerce").to_numpy(dtype=float)
-            ih = pd.to_numeric(data["image_height"], errors="coerce").to_numpy(dtype=float)
-            tol = 1e-6 * np.maximum(iw, ih)
-            out = has & ~np.isnan(iw) & (
-                (box[:, 0] < -tol) | (box[:, 1] < -tol) | (box[:, 2] > iw + tol) | (box[:, 3] > ih + tol)
-            )
-            if out.any():
-                i = np.flatnonzero(out)[0]
-                problems.append(
-                    (f"Box outside the image in {_rows(out)}{where}: expected 0 <= x <= {iw[i]:g} "
-                     f"and 0 <= y <= {ih[i]:g}, got {box[i].tolist()}.", out)
-                )
+        problems += _box_problems(data, kind, iw, ih, rec, where, notes)
+    if "points" in data.columns:
+        problems += _point_problems(data, kind, iw, ih, rec, where)
     if "start" in data.columns and "end" in data.columns:
-        s = pd.to_numeric(data["start"], errors="coerce").to_numpy(dtype=float)
-        e = pd.to_numeric(data["end"], errors="coerce").to_numpy(dtype=float)
-        bad = ~np.isnan(s) & ~np.isnan(e) & (e <= s)
-        if bad.any():
-            problems.append(
-                (f"Span with end <= start in {_rows(bad)}{where}: expected start < end.", bad)
-            )
+        st = pd.to_numeric(data["start"], errors="coerce").to_numpy(dtype=float)
+        en = pd.to_numeric(data["end"], errors="coerce").to_numpy(dtype=float)
+        span = np.isin(kind, ["span"]) | (~np.isnan(st) | ~np.isnan(en))
+        checks = [
+            (span & (np.isnan(st) != np.isnan(en)), "Span with only one of start/end", "expected both offsets"),
+            (~np.isnan(st) & (st < 0), "Span with a negative start", "expected start >= 0"),
+            (~np.isnan(st) & ~np.isnan(en) & (en <= st), "Span with end <= start", "expected start < end"),
+        ]
+        if "_doc_len" in data.columns:
+            dl = pd.to_numeric(data["_doc_len"], errors="coerce").to_numpy(dtype=float)
+            checks.append((~np.isnan(dl) & ~np.isnan(en) & (en > dl), "Span beyond the end of the text",
+                           "expected end <= the text's length"))
+        for bad, what, expected in checks:
+            if bad.any():
+                problems.append((f"{what} in {rec(bad)}{where}: {expected}.", bad))
     if "lead_time" in data.columns:
         lt = pd.to_numeric(data["lead_time"], errors="coerce").to_numpy(dtype=float)
         bad = lt < 0
         if bad.any():
-            problems.append((f"Negative 'lead_time' in {_rows(bad)}{where}: expected seconds >= 0.", bad))
+            problems.append((f"Negative 'lead_time' in {rec(bad)}{where}: expected seconds >= 0.", bad))
+    if notes:
+        warnings.warn(f"Annotations{where}: " + " ".join(notes), AnnotationWarning, stacklevel=2)
 
     if not problems:
         return data
@@ -222,7 +255,7 @@ def validate_annotations(
     for _, mask in problems:
         drop |= mask
     warnings.warn(
-        f"Dropped {int(drop.sum())} of {len(data)} row(s){where}: "
+        f"Dropped {int(drop.sum())} of {len(data)} record(s){where}: "
         + " ".join(msg for msg, _ in problems),
         AnnotationWarning,
         stacklevel=2,
@@ -377,3 +410,14 @@ def from_wide(wide: pd.DataFrame) -> pd.DataFrame:
             "label": labels.to_numpy(),
         }
     )
+
+
+
+from qa_toolkit._kinds import (  # noqa: E402 - re-exported; _kinds does not import this module
+    DEFAULT_FIELD,
+    KINDS,
+    AssignmentFrame,
+    get_assignments,
+    infer_kinds,
+    with_kinds,
+)

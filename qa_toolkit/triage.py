@@ -254,8 +254,14 @@ def review_queue(
     n_first: int = 20,
     explore: float = 0.0,
     random_state=None,
+    field=None,
+    **typed,
 ) -> pd.DataFrame:
     """One row per task, prioritised for human review, with the reasons in words.
+
+    With ``field=`` (typed tables): one row per *unit* of that field, see
+    :func:`qa_toolkit.queue_units.unit_review_queue` (``typed`` takes its ``kinds``,
+    ``assignments``, ``decisions``, ``iou_threshold``, ``quorum``...).
 
     The priority combines the available signals (each in [0, 1], higher = more
     suspicious) by a noisy-OR, ``1 - prod(1 - s)``: vote disagreement, model
@@ -270,7 +276,8 @@ def review_queue(
         Model probabilities, task x label.
     issues : pandas.DataFrame, optional
         A label-issue table indexed by task (``label_quality`` and/or ``is_label_issue``,
-        optional ``reasons``), as from ``qa_toolkit.label_errors``.
+        optional ``reasons``), as from ``qa_toolkit.label_errors``, or the ``items`` table of
+        ``qa.embedding_clusters`` (``cluster_minority_score``, ``reasons``).
     gold : pandas.Series, optional
         Gold labels indexed by task; gold tasks where a label differs are raised.
     posteriors : pandas.DataFrame, optional
@@ -301,6 +308,17 @@ def review_queue(
     """
     func = "review_queue"
     check_columns(data, ["task", "annotator", "label"], func=func)
+    from qa_toolkit.agreement.fields import is_typed
+
+    if field is not None or typed or (("field" in data.columns or "kind" in data.columns) and is_typed(data)):
+        from qa_toolkit.queue_units import unit_review_queue
+
+        extra = [n for n, v in (("pred_probs", pred_probs), ("gold", gold), ("posteriors", posteriors),
+                                ("new_annotators", new_annotators)) if v is not None]
+        if extra:
+            raise QAInputError(f"{func}: {extra} are read per task of a categorical table; with typed fields pass "
+                               "issues= (any issue-contract table) to the unit queue instead.")
+        return unit_review_queue(data, field=field, issues=issues, explore=explore, random_state=random_state, **typed)
     if len(data) == 0:
         raise QAInputError(f"The 'data' parameter of {func} is empty: expected at least one annotation.")
     n_first = check_positive_int("n_first", n_first, func=func)
@@ -352,6 +370,8 @@ def review_queue(
             signals["label_issue"] = np.nan_to_num(1.0 - iss["label_quality"].to_numpy(dtype=float), nan=0.0)
         elif "is_label_issue" in iss.columns:
             signals["label_issue"] = iss["is_label_issue"].fillna(False).to_numpy(dtype=float)
+        elif "cluster_minority_score" in iss.columns:  # qa.embedding_clusters(...).items
+            signals["cluster_minority"] = np.nan_to_num(1.0 - iss["cluster_minority_score"].to_numpy(dtype=float), nan=0.0)
         flag = iss["is_label_issue"].fillna(False).to_numpy(dtype=bool) if "is_label_issue" in iss.columns else None
         words = iss["reasons"].to_numpy(dtype=object) if "reasons" in iss.columns else None
         for i in range(len(v)):
@@ -472,45 +492,15 @@ def escalate_low_agreement(
 
 
 def to_label_studio_tasks(table: pd.DataFrame, *, data: dict | None = None, only: str | None = None) -> list[dict]:
-    """Turn a queue or escalation table into a Label Studio task list (import JSON).
+    """Deprecated alias of :func:`qa_toolkit.io.to_label_studio_tasks` (issue #13).
 
-    Parameters
-    ----------
-    table : pandas.DataFrame
-        Output of :func:`review_queue` or :func:`escalate_low_agreement` (``task`` as a
-        column or the index).
-    data : dict, optional
-        ``{task: {field: value}}`` merged into each task's ``data`` (e.g. the image URL).
-    only : str, optional
-        A boolean column; keep the rows where it is true (e.g. ``'escalate'``).
-
-    Returns
-    -------
-    list of dict
-        ``[{"data": {"task": ..., ...}, "meta": {...}}]``, ready for ``json.dump``.
-
-    Examples
-    --------
-    >>> t = pd.DataFrame({"task": [7], "priority": [0.9], "reasons": ["3 annotators split 2/1"]})
-    >>> to_label_studio_tasks(t)[0]["meta"]["reasons"]
-    '3 annotators split 2/1'
+    The writer now carries each task's data and original id; ``data`` may also be the
+    annotation table read by :func:`~qa_toolkit.io.read_label_studio`.
     """
-    if not isinstance(table, pd.DataFrame):
-        raise QAInputError(f"The 'table' parameter of to_label_studio_tasks must be a DataFrame. Got {type(table).__name__}.")
-    t = table.reset_index() if "task" not in table.columns else table
-    if "task" not in t.columns:
-        raise QAInputError("The 'table' parameter of to_label_studio_tasks needs a 'task' column or index.")
-    if only is not None:
-        if only not in t.columns:
-            raise QAInputError(f"The 'only' parameter of to_label_studio_tasks must name a column of table; got {only!r}, columns {list(t.columns)}.")
-        t = t[t[only].astype(bool)]
-    keep = [c for c in ("rank", "priority", "reasons", "labels", "suggested_label", "agreement", "n_extra", "reason") if c in t.columns]
-    out = []
-    for rec in t[["task", *keep]].to_dict("records"):
-        task = rec.pop("task")
-        meta = {k: (val.item() if isinstance(val, np.generic) else val) for k, val in rec.items() if not (isinstance(val, float) and np.isnan(val))}
-        payload = {"task": task.item() if isinstance(task, np.generic) else task}
-        if data is not None:
-            payload.update(data.get(task, {}))
-        out.append({"data": payload, "meta": meta})
-    return out
+    import warnings
+
+    from qa_toolkit.io.write_escalation import to_label_studio_tasks as _tasks
+
+    warnings.warn("qa_toolkit.triage.to_label_studio_tasks moved to qa_toolkit.io.to_label_studio_tasks; "
+                  "this alias will be removed.", DeprecationWarning, stacklevel=2)
+    return _tasks(table, data=data, only=only)

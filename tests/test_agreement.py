@@ -160,7 +160,10 @@ def test_cohen_matches_sklearn(seed, n_tasks, n_lab, weights):
     from sklearn.metrics import cohen_kappa_score
 
     df, lab = _random_complete(seed, n_tasks, 2, n_lab)
-    cats = sorted(set(lab.ravel()))
+    # Numeric labels are weighted by their values (R irrCAC linear.weights, SAS PROC FREQ
+    # default scores; issue 10), sklearn by positions in `labels`: they agree when `labels`
+    # is the whole integer scale min..max, also when a value in between was never used.
+    cats = list(range(lab.min(), lab.max() + 1))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         ours = cohen_kappa(df, 0, 1, weights=weights)

@@ -136,8 +136,9 @@ def test_confidence_interval_bad_options():
     df = _sparse_table(9)
     with pytest.raises(ValueError, match="'metric' parameter"):
         confidence_interval(df, "kappa")
+    # issue 10: alpha has an analytic SE now (nominal/interval/ratio); not for the ordinal distance
     with pytest.raises(ValueError, match="analytic"):
-        confidence_interval(df, "krippendorff_alpha", method="analytic")
+        confidence_interval(df, "krippendorff_alpha", method="analytic", level="ordinal")
     with pytest.raises(ValueError, match="does not take"):
         confidence_interval(df, "fleiss_kappa", level="interval")
     with pytest.raises(ValueError, match="does not take"):

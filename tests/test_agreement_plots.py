@@ -38,9 +38,9 @@ def test_heatmap_draws_the_pairwise_values():
     _, ax = plt.subplots()
     out = plot_pairwise_heatmap(df, min_overlap=5, ax=ax)
     assert out is ax
-    img = ax.get_images()[0].get_array()
     m = pairwise_matrix(pairwise(df, min_overlap=5))
-    np.testing.assert_allclose(np.ma.filled(img, np.nan), m.to_numpy(float), equal_nan=True)
+    img = ax.collections[0].get_array().reshape(m.shape)  # seaborn.heatmap's QuadMesh
+    np.testing.assert_allclose(np.ma.filled(img.astype(float), np.nan), m.to_numpy(float), equal_nan=True)
     assert any("n=40" in t.get_text() for t in ax.texts)
 
 

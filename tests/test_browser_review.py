@@ -29,7 +29,7 @@ NOTEBOOK_CELLS = [
     "import pandas as pd\n"
     "from qa_toolkit.datasets import load_dataset\n"
     "from qa_toolkit.review import DecisionLog\n"
-    "from widgets import ReviewPanel\n"
+    "from qa_toolkit.widgets import ReviewPanel\n"
     "ds = load_dataset('dawid_skene_1979')\n"
     "queue = pd.DataFrame({{'task': sorted(ds.annotations['task'].unique())[:6]}})\n"
     "queue['reasons'] = 'browser test'\n"

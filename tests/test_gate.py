@@ -55,7 +55,8 @@ def test_all_checks_pass_on_clean_reviewed_data():
     decisions = pd.DataFrame({"seq": range(6), "task": [3, 10, 20, 30, 40, 50], "decision": "accept"})
     res = evaluate_gate(df, {"checks": {name: {} for name in CHECKS}}, gold=gold, issues=issues, decisions=decisions)
     assert isinstance(res, GateResult) and res.passed, str(res)
-    assert res.table.columns.tolist() == ["check", "value", "threshold", "passed", "why"]
+    assert res.table.columns.tolist() == ["check", "value", "threshold", "passed", "why", "status", "field"]
+    assert (res.table["status"] == "pass").all() and res.provenance["n_rows"] == len(df)
     assert res.table["check"].tolist() == list(CHECKS)
     assert "PASSED" in str(res) and "PASSED" in res._repr_html_()
 

@@ -48,7 +48,7 @@ def test_ls_edge_cases_every_result_type():
     assert (car.x_min, car.y_min, car.x_max, car.y_max) == (20.0, 20.0, 120.0, 50.0)
     assert car.annotator == "ann@example.org" and car.ground_truth and car.lead_time == 12.5
     assert car.created_at == pd.Timestamp("2024-01-02T03:04:05Z")
-    assert by[("poly", "Road")].points == [(0.0, 0.0), (100.0, 0.0), (100.0, 50.0)]
+    assert by[("poly", "Road")].points == ((0.0, 0.0), (100.0, 0.0), (100.0, 50.0))  # tuples: DATA_MODEL.md
     assert by[("quality", "4")].value == 4.0
     assert {("tax", "Animal/Cat"), ("tax", "Animal")} <= set(by)
     assert {("cls", "A"), ("cls", "B")} <= set(by)  # list-of-lists result, two choices
@@ -82,7 +82,7 @@ def test_ls_single_task_and_completions(tmp_path):
 
 
 @pytest.mark.parametrize("mutate,where,field", [
-    (lambda t: t[0]["annotations"][0]["result"][0]["value"].pop("choices"), "task id 1, annotation #0, result #0", "choices"),
+    (lambda t: t[0]["annotations"][0]["result"][0]["value"].pop("choices"), "task id 1, annotation id 1, result #0", "choices"),
     (lambda t: t[0]["annotations"][0]["result"][0].pop("type"), "result #0", "'type'"),
     (lambda t: t[0]["annotations"][0].update(result="oops"), "annotation #0", "'result'"),
     (lambda t: t[0]["annotations"][0]["result"][0]["value"].update(choices=[None]), "result #0", "empty label"),
@@ -121,10 +121,11 @@ def test_ls_duplicates_raise_then_counted(tmp_path):
     ann = _choice("A")
     ann["result"] = ann["result"] * 2
     p = _ls(tmp_path, [{"id": 1, "annotations": [ann]}])
+    # issue #10: exact duplicate regions are kept once with a counted warning by default
     with pytest.raises(AnnotationFormatError, match="duplicate"):
-        read_label_studio(p)
-    with pytest.warns(AnnotationWarning, match="Dropped 1"):
-        assert len(read_label_studio(p, errors="warn")) == 1
+        read_label_studio(p, duplicates="raise")
+    with pytest.warns(AnnotationWarning, match="1 exact duplicate region"):
+        assert len(read_label_studio(p)) == 1
 
 
 def test_ls_wrong_schema(tmp_path):

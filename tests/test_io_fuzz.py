@@ -133,3 +133,54 @@ def test_xml_reader_arbitrary_bytes(tmp_path_factory, data):
     p = tmp_path_factory.mktemp("fz") / "a.xml"
     p.write_bytes(b"<annotations>" + data)
     _only_format_errors(read_cvat, p)
+
+
+# -- crowd readers (issue #10): same error layer, no RecursionError/IndexError/TypeError escapes --------
+def _crowd_only_format_errors(fn, path):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            fn(path)
+        except AnnotationFormatError:
+            pass
+
+
+def _crowd_readers():
+    from qa_toolkit.io import crowd
+
+    return crowd.CROWD_FORMATS
+
+
+@SETTINGS
+@given(st.binary(max_size=300), st.sampled_from(["zheng", "snow", "gal", "lewidi", "dawid_skene", "bluebirds"]))
+def test_crowd_readers_arbitrary_bytes(tmp_path_factory, data, fmt):
+    p = tmp_path_factory.mktemp("fz") / "f.txt"
+    p.write_bytes(data or b"x")
+    _crowd_only_format_errors(_crowd_readers()[fmt], p)
+
+
+@SETTINGS
+@given(json_values)
+def test_crowd_json_and_yaml_arbitrary_documents(tmp_path_factory, doc):
+    import yaml
+
+    d = tmp_path_factory.mktemp("fz")
+    p = d / "x_dev.json"
+    p.write_text(json.dumps(doc))
+    _crowd_only_format_errors(_crowd_readers()["lewidi"], p)
+    q = d / "labels.yaml"
+    q.write_text(yaml.safe_dump(doc) if doc is not None else "~")
+    _crowd_only_format_errors(_crowd_readers()["bluebirds"], q)
+
+
+@SETTINGS
+@given(st.lists(st.lists(st.text(alphabet="ab,;\t\"\n0123-", max_size=6), min_size=1, max_size=4), min_size=1,
+                max_size=6), st.sampled_from(["zheng", "snow", "gal", "dawid_skene"]))
+def test_crowd_tables_mutated_rows(tmp_path_factory, rows, fmt):
+    header = {"zheng": "question,worker,answer", "snow": "!amt_annotation_ids\t!amt_worker_ids\torig_id\tresponse",
+              "gal": "", "dawid_skene": "patient;observer;response"}[fmt]
+    sep = {"zheng": ",", "snow": "\t", "gal": "\t", "dawid_skene": ";"}[fmt]
+    body = "\n".join(sep.join(r) for r in rows)
+    p = tmp_path_factory.mktemp("fz") / "f.txt"
+    p.write_text((header + "\n" if header else "") + body + "\n")
+    _crowd_only_format_errors(_crowd_readers()[fmt], p)

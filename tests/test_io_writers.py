@@ -81,7 +81,7 @@ def test_coco_round_trip(tmp_path, boxes):
     assert (a[["task", "annotator", "label"]].to_numpy() == b[["task", "annotator", "label"]].to_numpy()).all()
     np.testing.assert_allclose(a[BOX].to_numpy(), b[BOX].to_numpy())
     np.testing.assert_allclose(a[["image_width", "image_height"]].to_numpy(), b[["image_width", "image_height"]].to_numpy())
-    assert back.loc[back["label"] == "cat", "points"].dropna().iloc[0] == [(1.5, 2.0), (30.0, 2.0), (30.0, 40.0)]
+    assert back.loc[back["label"] == "cat", "points"].dropna().iloc[0] == ((1.5, 2.0), (30.0, 2.0), (30.0, 40.0))  # tuples: DATA_MODEL.md
     cats = json.loads(p.read_text())["categories"]
     assert [c["name"] for c in cats] == ["dog", "cat"]
 
@@ -104,7 +104,7 @@ def test_write_table_round_trip(tmp_path, boxes, ext):
     pd.testing.assert_frame_equal(
         back[t.columns.drop(["points", "created_at"])].reset_index(drop=True),
         t.drop(columns=["points", "created_at"]), check_dtype=False)
-    assert back["points"].iloc[0] == [(0.0, 1.0), (2.0, 3.0)]
+    assert back["points"].iloc[0] == ((0.0, 1.0), (2.0, 3.0))  # tuples: DATA_MODEL.md
     assert (back["created_at"] == t["created_at"]).all()
     assert read_annotations(tmp_path / f"t{ext}")["label"].tolist() == t["label"].tolist()
 

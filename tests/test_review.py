@@ -42,7 +42,7 @@ def test_round_trip_order_and_fields(toy_annotations, log_path):
     log.append(2, "skip", reviewer="r1")
     df = log.read()
     assert df["task"].tolist() == [3, 1, 5, 2]
-    assert df["seq"].tolist() == [0, 1, 2, 3]
+    assert df["seq"].tolist() == [1, 2, 3, 4]  # on-disk sequence numbers; the header is 0
     assert df["decision"].tolist() == ["fix", "accept", "reject", "skip"]
     # task 3 has labels cat, dog, bird, cat -> plurality cat; task 1 -> cat
     assert df["label_before"].tolist()[:2] == ["cat", "cat"]
@@ -175,7 +175,8 @@ def test_torn_last_line_reported_and_repaired(toy_annotations, log_path):
     log.append(1, "accept", reviewer="r")
     log.append(2, "accept", reviewer="r")
     with open(log_path, "ab") as f:
-        f.write(b'{"timestamp": "2026-11-23T04:00:00+00:00", "task": 3, "deci')  # killed mid-write
+        # killed mid-write: a prefix of what the writer writes (every line starts with its seq)
+        f.write(b'{"seq": 3, "timestamp": "2026-11-23T04:00:00+00:00", "task": 3, "deci')
     with pytest.warns(DecisionLogWarning, match="torn line"):
         df = log.read()
     assert df["task"].tolist() == [1, 2] and log.torn_lines == [4]

@@ -36,15 +36,16 @@ def test_export_table_round_trip(tmp_path, final):
     table = table.assign(annotator="adjudicator").loc[table["label"].notna()]  # rejected tasks have no label
     path = io.write_table(table, tmp_path / "adjudicated.csv")
     back = read_table(path)
-    assert back.loc[back["task"] == 3, "label"].item() == "bird"
-    assert back["task"].tolist() == [1, 2, 3, 4] and set(back["status"]) == {"pending", "fixed"}
+    # ids are read back as text (issue #10: CSV ids are never type-guessed)
+    assert back.loc[back["task"].astype(str) == "3", "label"].item() == "bird"
+    assert back["task"].astype(str).tolist() == ["1", "2", "3", "4"] and set(back["status"]) == {"pending", "fixed"}
 
 
 def test_triage_queue_feeds_the_panel(tmp_path, shared_datasets):
     pytest.importorskip("ipywidgets")
     triage = pytest.importorskip("qa_toolkit.triage")
     from qa_toolkit.datasets import load_dataset
-    from widgets import ReviewPanel
+    from qa_toolkit.widgets import ReviewPanel
 
     ds = load_dataset("welinder2010_bluebirds")
     queue = triage.review_queue(ds.annotations)

@@ -14,9 +14,14 @@ from qa_toolkit.review import DecisionLog, apply_decisions
 
 ipywidgets = pytest.importorskip("ipywidgets")
 
-from widgets import AnnotatorDashboard, ReviewPanel, annotator_basics, annotator_confusion  # noqa: E402
-from widgets._queue import ReviewSession  # noqa: E402
-from widgets.renderers import annotator_colors, boxes_png, spans_html  # noqa: E402
+from qa_toolkit.widgets import (  # noqa: E402
+    AnnotatorDashboard,
+    ReviewPanel,
+    annotator_basics,
+    annotator_confusion,
+)
+from qa_toolkit.widgets._queue import ReviewSession  # noqa: E402
+from qa_toolkit.widgets.renderers import annotator_colors, boxes_png, spans_html  # noqa: E402
 
 
 class FakeView:

@@ -171,7 +171,7 @@ def labels_html(labels: Mapping, *, consensus: Any = None, agreement: float = fl
 
 def render_item(item, *, content: Mapping | Callable | None = None, renderer: str = "auto",
                 colors: Mapping | None = None):
-    """A widget showing ``item`` (a :class:`widgets._queue.ReviewItem`).
+    """A widget showing ``item`` (a :class:`qa_toolkit.widgets._queue.ReviewItem`).
 
     ``content`` maps (or is a function of) the task to its image (path / array) or text.
     ``renderer`` is 'auto', 'image', 'text' or 'fields'; 'auto' picks 'image' when the rows

@@ -9,6 +9,7 @@ from qa_toolkit.agreement._warnings import (
     LowOverlapWarning,
     PrevalenceParadoxWarning,
     SingleLabelWarning,
+    SpanOverlapWarning,
     UndefinedAgreementWarning,
 )
 from qa_toolkit.agreement.bootstrap import METRICS, confidence_interval
@@ -21,6 +22,7 @@ from qa_toolkit.agreement.geometry import (
     mean_iou_per_label,
 )
 from qa_toolkit.agreement.gwet import brennan_prediger, gwet_ac1
+from qa_toolkit.agreement.intra import intra_annotator_agreement
 from qa_toolkit.agreement.kappa import cohen_kappa, conger_kappa, fleiss_kappa, scott_pi
 from qa_toolkit.agreement.krippendorff import krippendorff_alpha
 from qa_toolkit.agreement.percent import percent_agreement
@@ -52,7 +54,9 @@ __all__ = [
     "LowOverlapWarning",
     "PrevalenceParadoxWarning",
     "SingleLabelWarning",
+    "SpanOverlapWarning",
     "UndefinedAgreementWarning",
+    "intra_annotator_agreement",
     "METRICS",
     "brennan_prediger",
     "confidence_interval",

@@ -20,8 +20,11 @@ MULTI_KINDS = ("percent", "fleiss", "gwet", "bp")
 def _unit_terms(C: np.ndarray, W: np.ndarray):
     r = C.sum(axis=1).astype(float)
     pairable = r >= 2
-    Cw = C if np.array_equal(W, np.eye(len(W))) else C @ W.T
-    s = np.einsum("ij,ij->i", C, Cw, dtype=float) - r  # sum_k r_ik (r*_ik - 1), no (n, K) temporary
+    if np.array_equal(W, np.eye(len(W))):
+        s = np.square(C).sum(axis=1).astype(float)  # integer squares: exact, and faster than einsum
+    else:
+        s = np.einsum("ij,ij->i", C, C @ W.T, dtype=float)
+    s -= r  # sum_k r_ik (r*_ik - 1)
     pa_i = np.divide(s, r * (r - 1), out=np.zeros(len(r)), where=pairable)
     return r, pairable, pa_i
 
@@ -98,8 +101,9 @@ def alpha_batch(C: np.ndarray, dist: Callable[[np.ndarray], np.ndarray], wts: np
     inv = 1.0 / (m[keep] - 1)
     K = C.shape[1]
     if wts is None:
-        o = np.einsum("uk,u,ul->kl", Cp, inv, Cp, dtype=float)
-        o = (o - np.diag(inv @ Cp))[None]
+        Cf = Cp.astype(np.float64)
+        o = (Cf.T * inv) @ Cf  # BLAS; einsum here is ~10x slower on 10^6 tasks
+        o = (o - np.diag(inv @ Cf))[None]
     else:
         wp = wts[:, keep] * inv[None, :]
         o = np.einsum("bu,uk,ul->bkl", wp, Cp, Cp, optimize=True)

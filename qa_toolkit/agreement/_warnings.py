@@ -11,6 +11,7 @@ __all__ = [
     "LowOverlapWarning",
     "PrevalenceParadoxWarning",
     "SingleLabelWarning",
+    "SpanOverlapWarning",
     "UndefinedAgreementWarning",
 ]
 
@@ -29,6 +30,10 @@ class PrevalenceParadoxWarning(AgreementWarning):
 
 class SingleLabelWarning(AgreementWarning):
     """Only one label is in use: chance-corrected coefficients are undefined or degenerate."""
+
+
+class SpanOverlapWarning(AgreementWarning):
+    """Overlapping spans of one annotator were merged before token-level agreement."""
 
 
 class UndefinedAgreementWarning(AgreementWarning):

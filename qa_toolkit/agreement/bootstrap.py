@@ -7,7 +7,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from qa_toolkit._validation import (
     QAInputError,
@@ -16,18 +15,15 @@ from qa_toolkit._validation import (
     check_positive_int,
     check_random_state,
 )
-from qa_toolkit.agreement._common import EXAMPLE, two_raters  # noqa: F401
+from qa_toolkit.agreement._common import EXAMPLE, resolve_duplicates, two_raters  # noqa: F401
 from qa_toolkit.agreement._counts import agreement_weights, code_annotations, distance_matrix
 from qa_toolkit.agreement._engine import (
     alpha_batch,
-    cohen_ase,
-    cohen_pa_pe,
-    confusion,
-    conger_pa_pe,
     multi_pa_pe,
-    multi_unit_se,
 )
+from qa_toolkit.agreement._entry import entry_point
 from qa_toolkit.agreement._warnings import LowOverlapWarning, warn
+from qa_toolkit.agreement.analytic import ANALYTIC, analytic_interval  # issue 10 (delimited edit)
 from qa_toolkit.agreement.gwet import brennan_prediger, gwet_ac1
 from qa_toolkit.agreement.kappa import cohen_kappa, conger_kappa, fleiss_kappa, scott_pi
 from qa_toolkit.agreement.krippendorff import _check_level, krippendorff_alpha
@@ -47,10 +43,12 @@ METRICS: dict[str, Callable[..., float]] = {
     "brennan_prediger": brennan_prediger,
 }
 _MULTI = {"percent_agreement": "percent", "fleiss_kappa": "fleiss", "gwet_ac1": "gwet", "brennan_prediger": "bp"}
-_ANALYTIC = ("percent_agreement", "fleiss_kappa", "gwet_ac1", "brennan_prediger", "cohen_kappa")
+_ANALYTIC = ANALYTIC  # issue 10: + scott_pi, conger_kappa, krippendorff_alpha (agreement/analytic.py)
 #: Fewer pairable tasks than this triggers a :class:`LowOverlapWarning`.
 MIN_PAIRABLE = 30
 _CHUNK_CELLS = 20_000_000
+#: ``method='auto'`` uses the analytic interval from this many tasks on.
+AUTO_ANALYTIC_TASKS = 50_000
 
 
 def _metric_name(metric: Any) -> str:
@@ -67,38 +65,94 @@ def _resample_weights(rng: np.random.Generator, n: int, size: int) -> np.ndarray
     return np.bincount(idx.ravel(), minlength=size * n).reshape(size, n).astype(float)
 
 
+def patterns(C: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct rows of a count matrix and their multiplicities (hash of a packed row key).
+
+    Tasks with the same label counts are interchangeable in every count-based
+    coefficient, so resampling n tasks with replacement is a multinomial draw of n over
+    the distinct rows (same distribution, a few hundred cells instead of n per replicate).
+    """
+    n, K = C.shape
+    base = int(C.max()) + 1 if C.size else 1
+    if K and K * np.log2(max(base, 2)) < 62:
+        key = C[:, 0].astype(np.int64)
+        for k in range(1, K):
+            key = key * base + C[:, k]
+        codes, _ = pd.factorize(key)
+    else:
+        _, codes = np.unique(C, axis=0, return_inverse=True)
+        codes = codes.ravel()
+    mult = np.bincount(codes)
+    first = np.zeros(len(mult), dtype=np.int64)
+    first[codes[::-1]] = np.arange(n - 1, -1, -1)  # first row of each pattern
+    return C[first], mult
+
+
+def pattern_weights(rng: np.random.Generator, mult: np.ndarray, size: int) -> np.ndarray:
+    """(size, n_patterns) bootstrap weights: multinomial(n, multiplicity / n) per replicate."""
+    n = int(mult.sum())
+    return rng.multinomial(n, mult / n, size=size).astype(float)
+
+
+def _two_rater_replicates(wts: np.ndarray, la: np.ndarray, lb: np.ndarray, W: np.ndarray, *, scott: bool):
+    """Cohen's kappa / Scott's pi of every replicate from (B, K * K) weights of the label pairs."""
+    K = len(W)
+    p = wts.reshape(len(wts), K, K) / wts.sum(axis=1)[:, None, None]
+    row, col = p.sum(axis=2), p.sum(axis=1)
+    pa = (p * W[None]).sum(axis=(1, 2))
+    if scott:
+        row = col = (row + col) / 2
+    pe = np.einsum("bk,kl,bl->b", row, W, col)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(pe < 1, (pa - pe) / (1 - pe), np.nan)
+
+
+def _conger_replicates(wts: np.ndarray, coded, W: np.ndarray):
+    """Conger's kappa of every replicate (R irrCAC ``conger.kappa.raw`` terms, vectorised)."""
+    from scipy import sparse
+
+    C, q, A = coded.counts, len(coded.categories), len(coded.annotators)
+    pa, _ = multi_pa_pe("percent", C, W, wts)
+    units = sparse.csr_matrix((np.ones(len(coded.t)), (coded.t, coded.a.astype(np.int64) * q + coded.l)),
+                              shape=(len(coded.tasks), A * q))
+    classif = np.asarray(units.T.tocsr() @ wts.T).T.reshape(len(wts), A, q)  # (B, raters, labels)
+    ng = classif.sum(axis=2, keepdims=True)
+    pgk = classif / np.where(ng > 0, ng, 1)
+    pbar = pgk.mean(axis=1)  # (B, q)
+    s2 = (np.einsum("bgk,bgl->bkl", pgk, pgk) - A * pbar[:, :, None] * pbar[:, None, :]) / (A - 1)
+    pe = ((pbar[:, :, None] * pbar[:, None, :] - s2 / A) * W[None]).sum(axis=(1, 2))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(pe < 1, (pa - pe) / (1 - pe), np.nan)
+
+
 def _replicates(name, coded, W, kw, rng, n_boot, la=None, lb=None):
-    n = len(la) if la is not None else len(coded.tasks)
+    """Bootstrap replicates; count-based coefficients resample the distinct count rows."""
+    if name in _MULTI or name == "krippendorff_alpha":
+        Cu, mult = patterns(coded.counts)
+        wts = pattern_weights(rng, mult, n_boot)
+        if name == "krippendorff_alpha":
+            dist = distance_matrix(kw.get("level", "nominal"), coded, func="confidence_interval")
+            return alpha_batch(Cu, dist, wts)[0]
+        pa, pe = multi_pa_pe(_MULTI[name], Cu, W, wts)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return (pa - pe) if name == "percent_agreement" else (pa - pe) / (1 - pe)
+    if name in ("cohen_kappa", "scott_pi"):
+        K = len(W)
+        wts = pattern_weights(rng, np.bincount(la * K + lb, minlength=K * K), n_boot)
+        return _two_rater_replicates(wts, la, lb, W, scott=name == "scott_pi")
+    n = len(coded.tasks)
     chunk = max(1, min(n_boot, _CHUNK_CELLS // max(n * max(len(coded.categories), 1), 1)))
     out = []
     done = 0
     while done < n_boot:
         b = min(chunk, n_boot - done)
-        wts = _resample_weights(rng, n, b)
-        if name in _MULTI:
-            pa, pe = multi_pa_pe(_MULTI[name], coded.counts, W, wts)
-            with np.errstate(divide="ignore", invalid="ignore"):
-                out.append((pa - pe) if name == "percent_agreement" else (pa - pe) / (1 - pe))
-        elif name == "krippendorff_alpha":
-            dist = distance_matrix(kw.get("level", "nominal"), coded, func="confidence_interval")
-            out.append(alpha_batch(coded.counts, dist, wts)[0])
-        elif name in ("cohen_kappa", "scott_pi"):
-            K = len(coded.categories)
-            vals = []
-            for w in wts:
-                pa, pe = cohen_pa_pe(confusion(la, lb, K, w), W, kind="scott" if name == "scott_pi" else "cohen")
-                vals.append((pa - pe) / (1 - pe) if pe < 1 else np.nan)
-            out.append(np.array(vals))
-        else:  # conger
-            vals = []
-            for w in wts:
-                pa, pe = conger_pa_pe(coded.counts, coded.t, coded.a, coded.l, len(coded.annotators), W, w)
-                vals.append((pa - pe) / (1 - pe) if pe < 1 else np.nan)
-            out.append(np.array(vals))
+        wts = _resample_weights(rng, n, b)  # Conger: the rows carry annotator identities
+        out.append(_conger_replicates(wts, coded, W))
         done += b
     return np.concatenate(out)
 
 
+@entry_point("confidence_interval")  # issue 10: errors found inside name confidence_interval
 def confidence_interval(
     data: pd.DataFrame,
     metric: str | Callable[..., float],
@@ -117,14 +171,19 @@ def confidence_interval(
         Canonical long table.
     metric : str or callable
         One of ``METRICS`` (e.g. ``'krippendorff_alpha'``) or the function itself.
-    method : {'bootstrap', 'analytic'}, default='bootstrap'
+    method : {'bootstrap', 'analytic', 'auto'}, default='bootstrap'
+        'auto' (issue 14): 'analytic' where it exists and the table has at least
+        ``AUTO_ANALYTIC_TASKS`` (50,000) tasks, else 'bootstrap'; the column ``method``
+        says which ran.
         'bootstrap': percentile interval over tasks resampled with replacement (the
         resampling is a multinomial weight matrix applied to the task x label counts, so
         count-based coefficients are computed for all replicates at once).
         'analytic': the standard error from the literature. Cohen's kappa: Fleiss, Cohen
         & Everitt (1969), normal interval (SAS PROC FREQ's ASE). Fleiss' kappa, AC1/AC2,
-        Brennan-Prediger and percent agreement: Gwet's (2008) linearisation, Student t
-        interval with n_tasks - 1 df capped at 1 (as R irrCAC).
+        Brennan-Prediger, percent agreement, Conger's kappa and Krippendorff's alpha
+        (not level='ordinal'): Gwet's (2008) linearisation, Student t interval with
+        n_tasks - 1 df (as R irrCAC ``*.raw``); Scott's pi: R irrCAC ``scott2.table``.
+        Every interval is clipped to [-1, 1] (see :mod:`qa_toolkit.agreement.analytic`).
     n_boot : int, default=1000
         Bootstrap replicates.
     confidence : float, default=0.95
@@ -133,7 +192,8 @@ def confidence_interval(
         Seed of the resampling.
     **metric_kwargs
         Passed to the metric (``annotator_a``/``annotator_b`` for two-rater
-        coefficients, ``weights``, ``level``, ``categories``).
+        coefficients, ``weights``, ``level``, ``categories``, ``duplicates`` (test-retest
+        repeats: 'error', 'first' or 'last', applied once before coding)).
 
     Returns
     -------
@@ -157,10 +217,10 @@ def confidence_interval(
     ['value', 'ci_low', 'ci_high', 'se', 'n_tasks', 'n_pairable', 'method']
     """
     name = _metric_name(metric)
-    check_option("method", method, ["bootstrap", "analytic"], func="confidence_interval")
+    check_option("method", method, ["bootstrap", "analytic", "auto"], func="confidence_interval")
     n_boot = check_positive_int("n_boot", n_boot, minimum=2, func="confidence_interval")
     confidence = check_fraction("confidence", confidence, func="confidence_interval")
-    allowed = {"categories", "replace_undefined_by"}
+    allowed = {"categories", "replace_undefined_by", "duplicates"}
     allowed |= {"level"} if name == "krippendorff_alpha" else {"weights"}
     allowed |= {"annotator_a", "annotator_b"} if name in ("cohen_kappa", "scott_pi") else set()
     unknown = set(metric_kwargs) - allowed
@@ -173,6 +233,8 @@ def confidence_interval(
             f"got metric {name!r}. Use method='bootstrap'."
         )
     rng = check_random_state(random_state)
+    dup_policy = metric_kwargs.pop("duplicates", "error")  # issue 10: test-retest policy
+    data = resolve_duplicates(data, dup_policy, func="confidence_interval", eager=True)
     value = METRICS[name](data, **metric_kwargs)
     cats = metric_kwargs.get("categories")
     la = lb = None
@@ -185,19 +247,17 @@ def confidence_interval(
         n_tasks, n_pairable = len(coded.tasks), coded.n_pairable
         if name == "krippendorff_alpha":
             _check_level(metric_kwargs.get("level", "nominal"), coded, name, cats)
-    W = agreement_weights(metric_kwargs.get("weights"), len(coded.categories), func=name)
+    W = agreement_weights(metric_kwargs.get("weights"), coded.categories, func=name)
     if n_pairable < MIN_PAIRABLE:
         warn(LowOverlapWarning, f"{name}: only {n_pairable} pairable task(s) (< {MIN_PAIRABLE}); "
              "the interval is wide and the coefficient unstable.")
-    z = stats.norm.ppf(0.5 + confidence / 2)
-    if method == "analytic":
-        if name == "cohen_kappa":
-            se = cohen_ase(confusion(la, lb, len(coded.categories)), W, value)
-            low, high = value - z * se, value + z * se
-        else:
-            se = multi_unit_se(_MULTI[name], coded.counts, W, value)
-            tq = stats.t.ppf(0.5 + confidence / 2, max(n_tasks - 1, 1))
-            low, high = value - tq * se, min(1.0, value + tq * se)
+    if method == "auto":  # issue 14: analytic intervals are the fast default on large tables
+        level = metric_kwargs.get("level", "nominal")
+        has_analytic = name in _ANALYTIC and not (name == "krippendorff_alpha" and level == "ordinal")
+        method = "analytic" if has_analytic and n_tasks >= AUTO_ANALYTIC_TASKS else "bootstrap"
+    if method == "analytic":  # issue 10: every analytic SE lives in agreement/analytic.py
+        se, low, high = analytic_interval(name, coded, W, value, confidence=confidence, n_tasks=n_tasks,
+                                          la=la, lb=lb, level=metric_kwargs.get("level", "nominal"))
     else:
         reps = _replicates(name, coded, W, metric_kwargs, rng, n_boot, la, lb)
         reps = reps[np.isfinite(reps)]

@@ -122,19 +122,22 @@ def per_annotator(data: pd.DataFrame, *, categories: Any = None) -> pd.DataFrame
     n_tasks = np.bincount(a, weights=shared, minlength=A)
     # chance: own label shares (on shared tasks) x others' label shares on those tasks
     own = np.bincount(a[shared] * K + l[shared], minlength=A * K).reshape(A, K).astype(float)
-    oth = np.zeros((A, K))
+    # others' labels on the annotator's shared tasks: all labels there minus the annotator's own
     rows = np.flatnonzero(shared)
-    other_counts = C[t[rows]].astype(float)
-    other_counts[np.arange(len(rows)), l[rows]] -= 1
-    np.add.at(oth, a[rows], other_counts)
+    oth = np.column_stack([np.bincount(a[rows], weights=C[t[rows], k], minlength=A) for k in range(K)]) - own
+    return _per_annotator_frame(n_pairs, n_agree, n_tasks, own, oth, np.bincount(a, minlength=A), coded.annotators)
+
+
+def _per_annotator_frame(n_pairs, n_agree, n_tasks, own, oth, n_labels, annotators) -> pd.DataFrame:
+    """The :func:`per_annotator` table from its sums (shared with the out-of-core engines)."""
     with np.errstate(divide="ignore", invalid="ignore"):
         po = n_agree / n_pairs
         pe = ((own / own.sum(axis=1, keepdims=True)) * (oth / oth.sum(axis=1, keepdims=True))).sum(axis=1)
         kappa = np.where(pe < 1, (po - pe) / (1 - pe), np.nan)
     return pd.DataFrame(
-        {"agreement": po, "kappa": kappa, "n_tasks": n_tasks.astype(np.int64),
-         "n_labels": np.bincount(a, minlength=A).astype(np.int64)},
-        index=pd.Index(coded.annotators, name="annotator"),
+        {"agreement": po, "kappa": kappa, "n_tasks": np.asarray(n_tasks).astype(np.int64),
+         "n_labels": np.asarray(n_labels).astype(np.int64)},
+        index=pd.Index(annotators, name="annotator"),
     )
 
 
@@ -182,18 +185,19 @@ def per_label(
     check_option("metric", metric, _PER_LABEL, func="per_label")
     check_positive_int("n_boot", n_boot, minimum=2, func="per_label")
     from qa_toolkit._validation import check_random_state
-    from qa_toolkit.agreement.bootstrap import _resample_weights
+    from qa_toolkit.agreement.bootstrap import pattern_weights, patterns
 
     rng = check_random_state(random_state)
     coded = code_annotations(data, func="per_label", categories=categories)
     C = coded.counts
     r = C.sum(axis=1)
-    n = len(r)
-    wts = np.vstack([np.ones((1, n)), _resample_weights(rng, n, n_boot)])
+    Cu, mult = patterns(C)  # distinct count rows: the replicates are multinomial draws over them
+    ru = Cu.sum(axis=1)
+    wts = np.vstack([mult[None, :].astype(float), pattern_weights(rng, mult, n_boot)])
     kind = {"fleiss_kappa": "fleiss", "gwet_ac1": "gwet", "percent_agreement": "percent"}.get(metric)
     rows = []
     for k, lab in enumerate(coded.categories):
-        B = np.column_stack([C[:, k], r - C[:, k]])
+        B = np.column_stack([Cu[:, k], ru - Cu[:, k]])
         if metric == "krippendorff_alpha":
             vals, _ = alpha_batch(B, lambda nc: np.broadcast_to(1 - np.eye(2), (nc.shape[0], 2, 2)), wts)
         else:
@@ -334,12 +338,18 @@ def pairwise(
     min_overlap = check_positive_int("min_overlap", min_overlap, func="pairwise")
     coded = code_annotations(data, func="pairwise", categories=categories)
     A, K = len(coded.annotators), len(coded.categories)
-    W = agreement_weights(weights, K, func="pairwise")
+    W = agreement_weights(weights, coded.categories, func="pairwise")  # issue 10: label values
     if A * A * K * K <= _DENSE_PAIR_CELLS:
         ia, ib, n, po, marg_a, marg_b = _pairs_dense(coded, W)
     else:
         ia, ib, n, po, marg_a, marg_b = _pairs_sparse(coded, W)
-    po /= n
+    return _pairwise_frame(ia, ib, n, po, marg_a, marg_b, coded.annotators, W, metric=metric, min_overlap=min_overlap)
+
+
+def _pairwise_frame(ia, ib, n, po, marg_a, marg_b, annotators, W, *, metric: str, min_overlap: int) -> pd.DataFrame:
+    """The :func:`pairwise` table from per-pair sums (shared with the out-of-core engines)."""
+    K = len(W)
+    po = po / n
     pa_, pb_ = marg_a / n[:, None], marg_b / n[:, None]
     if metric == "cohen_kappa":
         pe = np.einsum("pk,kl,pl->p", pa_, W, pb_)
@@ -361,7 +371,7 @@ def pairwise(
         warn(LowOverlapWarning, f"pairwise: {int(low.sum())} of {len(n)} annotator pairs share fewer than "
              f"min_overlap={min_overlap} tasks; their value is NaN.")
     order = np.lexsort((ib, ia))
-    ann = np.asarray(coded.annotators, dtype=object)
+    ann = np.asarray(annotators, dtype=object)
     return pd.DataFrame({"annotator_a": ann[ia[order]], "annotator_b": ann[ib[order]], "value": value[order],
                          "n": n[order].astype(np.int64), "observed": po[order]})
 

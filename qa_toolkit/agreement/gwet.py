@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from qa_toolkit.agreement._common import EXAMPLE, check_single_label  # noqa: F401
+from qa_toolkit.agreement._common import EXAMPLE, check_single_label, resolve_duplicates  # noqa: F401
 from qa_toolkit.agreement._counts import agreement_weights, code_annotations, finish
 from qa_toolkit.agreement._engine import multi_pa_pe
 
@@ -20,6 +20,7 @@ def gwet_ac1(
     weights: Any = None,
     categories: Any = None,
     replace_undefined_by: float = np.nan,
+    duplicates: str = "error",
 ) -> float:
     """Gwet's AC1 (unweighted) or AC2 (with ``weights``), any number of annotators.
 
@@ -28,10 +29,16 @@ def gwet_ac1(
     data : pandas.DataFrame
         Canonical long table.
     weights : {None, 'linear', 'quadratic'} or array of shape (K, K), default=None
-        None gives AC1; weights give AC2.
+        None gives AC1; weights give AC2. Numeric labels are scored by their values
+        (``1 - |x_i - x_j| / (x_max - x_min)``, squared for 'quadratic'), other labels
+        by their position in ``categories``, as R irrCAC ``gwet.ac1.raw``.
     categories : list, optional
         Label set and order; its length is ``q`` in the chance term, so pass the full
         label set when some labels were never used.
+    duplicates : {'error', 'first', 'last'}, default='error'
+        Several labels by one annotator on one task (test-retest): raise, or keep the
+        first / last one (``created_at`` order when present, else row order). Measure
+        the repeats themselves with :func:`qa_toolkit.intra_annotator_agreement`.
     replace_undefined_by : float, default=nan
         Value returned when the coefficient is undefined (a single category).
 
@@ -43,7 +50,10 @@ def gwet_ac1(
     Notes
     -----
     ``pe = T_w / (q (q - 1)) * sum_k pi_k (1 - pi_k)``; observed agreement as in
-    :func:`fleiss_kappa`. AC1 is far less sensitive than kappa to skewed prevalence.
+    :func:`fleiss_kappa`. ``q`` is the number of categories (the labels in use unless
+    ``categories`` is given) and ``T_w`` the sum of the weights, as R irrCAC
+    ``gwet.ac1.raw`` (``categ.labels``): unlike kappa, AC2 changes when an unused
+    scale point is added to ``categories``. AC1 is far less sensitive than kappa to skewed prevalence.
 
     References
     ----------
@@ -59,9 +69,10 @@ def gwet_ac1(
     >>> round(gwet_ac1(df), 4)
     0.3333
     """
+    data = resolve_duplicates(data, duplicates, func="gwet_ac1")
     coded = code_annotations(data, func="gwet_ac1", categories=categories)
     check_single_label(coded, "gwet_ac1")
-    W = agreement_weights(weights, len(coded.categories), func="gwet_ac1")
+    W = agreement_weights(weights, coded.categories, func="gwet_ac1")
     if len(coded.categories) < 2:
         return finish(0.0, 0.0, func="gwet_ac1", replace_undefined_by=replace_undefined_by)
     pa, pe = multi_pa_pe("gwet", coded.counts, W)
@@ -74,6 +85,7 @@ def brennan_prediger(
     weights: Any = None,
     categories: Any = None,
     replace_undefined_by: float = np.nan,
+    duplicates: str = "error",
 ) -> float:
     """Brennan-Prediger coefficient: chance agreement ``1 / q`` (uniform labels).
 
@@ -82,9 +94,15 @@ def brennan_prediger(
     data : pandas.DataFrame
         Canonical long table.
     weights : {None, 'linear', 'quadratic'} or array of shape (K, K), default=None
-        Agreement weights (chance term ``T_w / q^2``).
+        Agreement weights (chance term ``T_w / q^2``), scored by label values for
+        numeric labels and by position otherwise, as R irrCAC ``bp.coeff.raw``; ``q``
+        and ``T_w`` change when unused scale points are added to ``categories``.
     categories : list, optional
         Label set; ``q`` is its length.
+    duplicates : {'error', 'first', 'last'}, default='error'
+        Several labels by one annotator on one task (test-retest): raise, or keep the
+        first / last one (``created_at`` order when present, else row order). Measure
+        the repeats themselves with :func:`qa_toolkit.intra_annotator_agreement`.
     replace_undefined_by : float, default=nan
         Value returned when the coefficient is undefined (a single category).
 
@@ -107,8 +125,9 @@ def brennan_prediger(
     >>> round(brennan_prediger(df), 4)
     0.3333
     """
+    data = resolve_duplicates(data, duplicates, func="brennan_prediger")
     coded = code_annotations(data, func="brennan_prediger", categories=categories)
     check_single_label(coded, "brennan_prediger")
-    W = agreement_weights(weights, len(coded.categories), func="brennan_prediger")
+    W = agreement_weights(weights, coded.categories, func="brennan_prediger")
     pa, pe = multi_pa_pe("bp", coded.counts, W)
     return finish(pa[0] - pe[0], 1 - pe[0], func="brennan_prediger", replace_undefined_by=replace_undefined_by)

@@ -7,7 +7,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from qa_toolkit.agreement._common import EXAMPLE, check_paradox, check_single_label, two_raters  # noqa: F401
+from qa_toolkit.agreement._common import (  # noqa: F401
+    EXAMPLE,
+    check_paradox,
+    check_single_label,
+    resolve_duplicates,
+    two_raters,
+)
 from qa_toolkit.agreement._counts import agreement_weights, code_annotations, finish
 from qa_toolkit.agreement._engine import cohen_pa_pe, confusion, conger_pa_pe, multi_pa_pe
 
@@ -22,6 +28,7 @@ def cohen_kappa(
     weights: Any = None,
     categories: Any = None,
     replace_undefined_by: float = np.nan,
+    duplicates: str = "error",
 ) -> float:
     """Cohen's kappa between two annotators on the tasks both labelled.
 
@@ -32,10 +39,21 @@ def cohen_kappa(
     annotator_a, annotator_b : hashable
         The two annotators (symmetric: swapping them gives the same value).
     weights : {None, 'linear', 'quadratic'} or array of shape (K, K), default=None
-        Agreement weights on the category positions (weighted kappa, as sklearn
-        ``cohen_kappa_score(weights=...)`` and SAS PROC FREQ).
+        Agreement weights (None: unweighted). Numeric labels (numbers or numeric
+        strings) are scored by their VALUES: ``1 - |x_i - x_j| / (x_max - x_min)``
+        (squared for 'quadratic'), so on a 1-5 scale where nobody used 3 the value
+        equals the one with ``categories=[1, 2, 3, 4, 5]``; this matches R irrCAC
+        (``linear.weights``) and SAS PROC FREQ's default table scores (sklearn
+        ``cohen_kappa_score`` uses the positions of the labels present instead).
+        Other labels are scored by their position in ``categories`` (default: sorted).
+        The ends of the scale are the smallest and largest label in use unless
+        ``categories`` lists the whole scale (pass it when an end point went unused).
     categories : list, optional
         Label set and order (default: the labels the two annotators used, sorted).
+    duplicates : {'error', 'first', 'last'}, default='error'
+        Several labels by one annotator on one task (test-retest): raise, or keep the
+        first / last one (``created_at`` order when present, else row order). Measure
+        the repeats themselves with :func:`qa_toolkit.intra_annotator_agreement`.
     replace_undefined_by : float, default=nan
         Returned, with an :class:`UndefinedAgreementWarning`, when chance agreement is 1.
 
@@ -63,9 +81,10 @@ def cohen_kappa(
     >>> round(cohen_kappa(df, "a", "b"), 4)
     0.5
     """
+    data = resolve_duplicates(data, duplicates, func="cohen_kappa")
     coded, la, lb = two_raters(data, annotator_a, annotator_b, func="cohen_kappa", categories=categories)
     K = len(coded.categories)
-    W = agreement_weights(weights, K, func="cohen_kappa")
+    W = agreement_weights(weights, coded.categories, func="cohen_kappa")
     pa, pe = cohen_pa_pe(confusion(la, lb, K), W)
     value = finish(pa - pe, 1 - pe, func="cohen_kappa", replace_undefined_by=replace_undefined_by)
     if weights is None:
@@ -81,6 +100,7 @@ def scott_pi(
     weights: Any = None,
     categories: Any = None,
     replace_undefined_by: float = np.nan,
+    duplicates: str = "error",
 ) -> float:
     """Scott's pi between two annotators (chance from the pooled label distribution).
 
@@ -91,9 +111,21 @@ def scott_pi(
     annotator_a, annotator_b : hashable, optional
         The two annotators; may be left out when the table has exactly two.
     weights : {None, 'linear', 'quadratic'} or array of shape (K, K), default=None
-        Agreement weights.
+        Agreement weights (None: unweighted). Numeric labels (numbers or numeric
+        strings) are scored by their VALUES: ``1 - |x_i - x_j| / (x_max - x_min)``
+        (squared for 'quadratic'), so on a 1-5 scale where nobody used 3 the value
+        equals the one with ``categories=[1, 2, 3, 4, 5]``; this matches R irrCAC
+        (``linear.weights``) and SAS PROC FREQ's default table scores (sklearn
+        ``cohen_kappa_score`` uses the positions of the labels present instead).
+        Other labels are scored by their position in ``categories`` (default: sorted).
+        The ends of the scale are the smallest and largest label in use unless
+        ``categories`` lists the whole scale (pass it when an end point went unused).
     categories : list, optional
         Label set and order.
+    duplicates : {'error', 'first', 'last'}, default='error'
+        Several labels by one annotator on one task (test-retest): raise, or keep the
+        first / last one (``created_at`` order when present, else row order). Measure
+        the repeats themselves with :func:`qa_toolkit.intra_annotator_agreement`.
     replace_undefined_by : float, default=nan
         Value returned when chance agreement is 1.
 
@@ -115,9 +147,10 @@ def scott_pi(
     >>> round(scott_pi(df, "a", "b"), 4)
     0.4667
     """
+    data = resolve_duplicates(data, duplicates, func="scott_pi")
     coded, la, lb = two_raters(data, annotator_a, annotator_b, func="scott_pi", categories=categories)
     K = len(coded.categories)
-    W = agreement_weights(weights, K, func="scott_pi")
+    W = agreement_weights(weights, coded.categories, func="scott_pi")
     pa, pe = cohen_pa_pe(confusion(la, lb, K), W, kind="scott")
     return finish(pa - pe, 1 - pe, func="scott_pi", replace_undefined_by=replace_undefined_by)
 
@@ -128,6 +161,7 @@ def fleiss_kappa(
     weights: Any = None,
     categories: Any = None,
     replace_undefined_by: float = np.nan,
+    duplicates: str = "error",
 ) -> float:
     """Fleiss' kappa for any number of annotators per task.
 
@@ -136,9 +170,21 @@ def fleiss_kappa(
     data : pandas.DataFrame
         Canonical long table.
     weights : {None, 'linear', 'quadratic'} or array of shape (K, K), default=None
-        Agreement weights (None: the classic unweighted kappa).
+        Agreement weights (None: unweighted). Numeric labels (numbers or numeric
+        strings) are scored by their VALUES: ``1 - |x_i - x_j| / (x_max - x_min)``
+        (squared for 'quadratic'), so on a 1-5 scale where nobody used 3 the value
+        equals the one with ``categories=[1, 2, 3, 4, 5]``; this matches R irrCAC
+        (``linear.weights``) and SAS PROC FREQ's default table scores (sklearn
+        ``cohen_kappa_score`` uses the positions of the labels present instead).
+        Other labels are scored by their position in ``categories`` (default: sorted).
+        The ends of the scale are the smallest and largest label in use unless
+        ``categories`` lists the whole scale (pass it when an end point went unused).
     categories : list, optional
         Label set and order.
+    duplicates : {'error', 'first', 'last'}, default='error'
+        Several labels by one annotator on one task (test-retest): raise, or keep the
+        first / last one (``created_at`` order when present, else row order). Measure
+        the repeats themselves with :func:`qa_toolkit.intra_annotator_agreement`.
     replace_undefined_by : float, default=nan
         Value returned when chance agreement is 1 (a single label in use).
 
@@ -168,9 +214,10 @@ def fleiss_kappa(
     >>> round(fleiss_kappa(df), 4)
     0.3333
     """
+    data = resolve_duplicates(data, duplicates, func="fleiss_kappa")
     coded = code_annotations(data, func="fleiss_kappa", categories=categories)
     check_single_label(coded, "fleiss_kappa")
-    W = agreement_weights(weights, len(coded.categories), func="fleiss_kappa")
+    W = agreement_weights(weights, coded.categories, func="fleiss_kappa")
     pa, pe = multi_pa_pe("fleiss", coded.counts, W)
     value = finish(pa[0] - pe[0], 1 - pe[0], func="fleiss_kappa", replace_undefined_by=replace_undefined_by)
     if weights is None:
@@ -184,6 +231,7 @@ def conger_kappa(
     weights: Any = None,
     categories: Any = None,
     replace_undefined_by: float = np.nan,
+    duplicates: str = "error",
 ) -> float:
     """Conger's kappa: Cohen's kappa generalised to many annotators.
 
@@ -192,9 +240,21 @@ def conger_kappa(
     data : pandas.DataFrame
         Canonical long table.
     weights : {None, 'linear', 'quadratic'} or array of shape (K, K), default=None
-        Agreement weights.
+        Agreement weights (None: unweighted). Numeric labels (numbers or numeric
+        strings) are scored by their VALUES: ``1 - |x_i - x_j| / (x_max - x_min)``
+        (squared for 'quadratic'), so on a 1-5 scale where nobody used 3 the value
+        equals the one with ``categories=[1, 2, 3, 4, 5]``; this matches R irrCAC
+        (``linear.weights``) and SAS PROC FREQ's default table scores (sklearn
+        ``cohen_kappa_score`` uses the positions of the labels present instead).
+        Other labels are scored by their position in ``categories`` (default: sorted).
+        The ends of the scale are the smallest and largest label in use unless
+        ``categories`` lists the whole scale (pass it when an end point went unused).
     categories : list, optional
         Label set and order.
+    duplicates : {'error', 'first', 'last'}, default='error'
+        Several labels by one annotator on one task (test-retest): raise, or keep the
+        first / last one (``created_at`` order when present, else row order). Measure
+        the repeats themselves with :func:`qa_toolkit.intra_annotator_agreement`.
     replace_undefined_by : float, default=nan
         Value returned when chance agreement is 1.
 
@@ -221,8 +281,9 @@ def conger_kappa(
     >>> round(conger_kappa(df), 4)
     0.3846
     """
+    data = resolve_duplicates(data, duplicates, func="conger_kappa")
     coded = code_annotations(data, func="conger_kappa", categories=categories)
     check_single_label(coded, "conger_kappa")
-    W = agreement_weights(weights, len(coded.categories), func="conger_kappa")
+    W = agreement_weights(weights, coded.categories, func="conger_kappa")
     pa, pe = conger_pa_pe(coded.counts, coded.t, coded.a, coded.l, len(coded.annotators), W)
     return finish(pa - pe, 1 - pe, func="conger_kappa", replace_undefined_by=replace_undefined_by)

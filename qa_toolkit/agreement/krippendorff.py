@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from qa_toolkit._validation import QAInputError, check_option
-from qa_toolkit.agreement._common import EXAMPLE, check_single_label  # noqa: F401
+from qa_toolkit.agreement._common import EXAMPLE, check_single_label, resolve_duplicates  # noqa: F401
 from qa_toolkit.agreement._counts import Coded, code_annotations, distance_matrix, finish
 from qa_toolkit.agreement._engine import alpha_batch
 
@@ -35,6 +35,7 @@ def krippendorff_alpha(
     level: Literal["nominal", "ordinal", "interval", "ratio"] | Callable[[Any, Any], float] = "nominal",
     categories: Any = None,
     replace_undefined_by: float = np.nan,
+    duplicates: str = "error",
 ) -> float:
     """Krippendorff's alpha for any number of annotators per task and missing labels.
 
@@ -49,6 +50,10 @@ def krippendorff_alpha(
     categories : list, optional
         Label set and order (the order matters for 'ordinal'; required there when the
         labels are not numbers).
+    duplicates : {'error', 'first', 'last'}, default='error'
+        Several labels by one annotator on one task (test-retest): raise, or keep the
+        first / last one (``created_at`` order when present, else row order). Measure
+        the repeats themselves with :func:`qa_toolkit.intra_annotator_agreement`.
     replace_undefined_by : float, default=nan
         Value returned when expected disagreement is 0 (a single value in use).
 
@@ -79,6 +84,7 @@ def krippendorff_alpha(
     """
     if not callable(level):
         check_option("level", level, LEVELS, func="krippendorff_alpha")
+    data = resolve_duplicates(data, duplicates, func="krippendorff_alpha")
     coded = code_annotations(data, func="krippendorff_alpha", categories=categories)
     _check_level(level, coded, "krippendorff_alpha", categories)
     check_single_label(coded, "krippendorff_alpha")

@@ -6,14 +6,16 @@ from typing import Any
 
 import pandas as pd
 
-from qa_toolkit.agreement._common import EXAMPLE  # noqa: F401  (used in doctests)
+from qa_toolkit.agreement._common import EXAMPLE, resolve_duplicates  # noqa: F401  (EXAMPLE: doctests)
 from qa_toolkit.agreement._counts import agreement_weights, code_annotations
 from qa_toolkit.agreement._engine import multi_pa_pe
 
 __all__ = ["percent_agreement"]
 
 
-def percent_agreement(data: pd.DataFrame, *, weights: Any = None, categories: Any = None) -> float:
+def percent_agreement(
+    data: pd.DataFrame, *, weights: Any = None, categories: Any = None, duplicates: str = "error"
+) -> float:
     """Share of agreeing annotator pairs, averaged over tasks with two or more labels.
 
     Parameters
@@ -22,9 +24,14 @@ def percent_agreement(data: pd.DataFrame, *, weights: Any = None, categories: An
         Canonical long table (``task``, ``annotator``, ``label``), one label per
         (task, annotator).
     weights : {None, 'linear', 'quadratic'} or array of shape (K, K), default=None
-        Partial-credit agreement weights over the ordered categories.
+        Partial-credit agreement weights: label values for numeric labels (R irrCAC
+        ``pa.coeff.raw``), positions in ``categories`` otherwise (see
+        :func:`qa_toolkit.agreement.fleiss_kappa`).
     categories : list, optional
         The label set and its order (default: sorted distinct labels).
+    duplicates : {'error', 'first', 'last'}, default='error'
+        Several labels by one annotator on one task (test-retest): raise, or keep the
+        first / last one (``created_at`` order when present, else row order).
 
     Returns
     -------
@@ -47,8 +54,9 @@ def percent_agreement(data: pd.DataFrame, *, weights: Any = None, categories: An
     >>> round(percent_agreement(df), 4)
     0.6667
     """
+    data = resolve_duplicates(data, duplicates, func="percent_agreement")
     coded = code_annotations(data, func="percent_agreement", categories=categories)
-    W = agreement_weights(weights, len(coded.categories), func="percent_agreement")
+    W = agreement_weights(weights, coded.categories, func="percent_agreement")
     pa, _ = multi_pa_pe("percent", coded.counts, W)
     return float(pa[0])
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -15,6 +16,8 @@ from qa_toolkit._validation import (
     check_fraction,
     check_option,
 )
+from qa_toolkit.agreement._common import _show
+from qa_toolkit.agreement._warnings import SpanOverlapWarning
 from qa_toolkit.agreement.geometry import _pair_summary, match_regions, matches_to_units
 
 __all__ = ["span_iou", "match_spans", "span_agreement", "span_alpha", "numeric_agreement", "similarity_agreement"]
@@ -84,6 +87,50 @@ def match_spans(data: pd.DataFrame, *, method: str = "overlap", iou_threshold: f
     return match_regions(data, cols=_SPAN, iou=span_iou, iou_threshold=thr, func="match_spans")
 
 
+def _merge_overlaps(d: pd.DataFrame, overlaps: str, func: str) -> pd.DataFrame:
+    """Merge (or reject) overlapping same-label spans of one annotator in one task.
+
+    Overlapping spans of one annotator would count their shared characters twice in the
+    token-level intersection (F1 above 1). Touching spans (``end == start``) do not
+    overlap and are kept apart.
+    """
+    if len(d) < 2:
+        return d
+    d = d.reset_index(drop=True)
+    keys = np.column_stack([pd.factorize(d[c])[0] for c in ("task", "annotator", "label")])
+    start = d["start"].to_numpy(dtype=float)
+    end = d["end"].to_numpy(dtype=float)
+    order = np.lexsort((end, start, keys[:, 2], keys[:, 1], keys[:, 0]))
+    k = keys[order]
+    s, e = start[order], end[order]
+    same = np.r_[False, (k[1:] == k[:-1]).all(axis=1)]
+    key_id = np.cumsum(~same)
+    run_max = pd.Series(e).groupby(key_id).cummax().to_numpy()
+    prev_max = np.r_[-np.inf, run_max[:-1]]
+    overlap = same & (s < prev_max)
+    if not overlap.any():
+        return d
+    first = d.iloc[order[np.flatnonzero(overlap)[0]]]
+    n_groups = len(np.unique(key_id[overlap]))
+    where = (f"task {_show(first['task'])}, annotator {_show(first['annotator'])}, label {_show(first['label'])} "
+             f"(span {int(first['start'])}-{int(first['end'])}); {int(overlap.sum())} overlapping span(s) "
+             f"in {n_groups} (task, annotator, label) group(s)")
+    if overlaps == "error":
+        raise AnnotationFormatError(
+            f"{func}: one annotator's spans overlap, which would count their shared characters twice: "
+            f"{where}. Fix the spans or pass overlaps='merge' to merge each run into one span."
+        )
+    warnings.warn(f"{func}: merged overlapping spans of one annotator (same label) before token F1: {where}.",
+                  SpanOverlapWarning, stacklevel=3)
+    group = np.cumsum(~(same & (s < prev_max)))
+    o = d.iloc[order]
+    merged = pd.DataFrame({"task": o["task"].to_numpy(), "annotator": o["annotator"].to_numpy(),
+                           "label": o["label"].to_numpy(), "start": s, "end": e, "g": group})
+    return merged.groupby("g", sort=False).agg(task=("task", "first"), annotator=("annotator", "first"),
+                                               label=("label", "first"), start=("start", "min"),
+                                               end=("end", "max")).reset_index(drop=True)
+
+
 def _token_f1(data: pd.DataFrame) -> pd.DataFrame:
     d = data.reset_index(drop=True)
     m = d.merge(d, on=["task"], suffixes=("_a", "_b"))
@@ -101,7 +148,9 @@ def _token_f1(data: pd.DataFrame) -> pd.DataFrame:
     return tot.reset_index()
 
 
-def span_agreement(data: pd.DataFrame, *, method: str = "overlap", iou_threshold: float = 0.5) -> pd.DataFrame:
+def span_agreement(
+    data: pd.DataFrame, *, method: str = "overlap", iou_threshold: float = 0.5, overlaps: str = "merge"
+) -> pd.DataFrame:
     """Per annotator pair F1 of spans: exact, overlap (matched at a threshold) or token level.
 
     Parameters
@@ -110,9 +159,15 @@ def span_agreement(data: pd.DataFrame, *, method: str = "overlap", iou_threshold
         Canonical long table with ``start``/``end``.
     method : {'overlap', 'exact', 'token'}, default='overlap'
         'token': character-level F1 over (position, label), on the tasks both
-        annotators labelled (spans of one annotator are assumed not to overlap).
+        annotators labelled; never above 1 (see ``overlaps``).
     iou_threshold : float, default=0.5
         For method='overlap'.
+    overlaps : {'merge', 'error'}, default='merge'
+        method='token' only: overlapping spans of one annotator with the same label in
+        one task are merged into their union with a :class:`SpanOverlapWarning` naming
+        the task and annotator ('merge'), or rejected with an
+        :class:`~qa_toolkit.AnnotationFormatError` ('error'). Without this the shared
+        characters would count twice (token F1 of 1.143 on such data).
 
     Returns
     -------
@@ -128,11 +183,13 @@ def span_agreement(data: pd.DataFrame, *, method: str = "overlap", iou_threshold
     [0.9091]
     """
     check_option("method", method, ["overlap", "exact", "token"], func="span_agreement")
+    check_option("overlaps", overlaps, ["merge", "error"], func="span_agreement")
     if method == "token":
         check_columns(data, ["task", "annotator", "label", *_SPAN], func="span_agreement")
         from qa_toolkit.agreement.geometry import _check_regions
 
-        return _token_f1(_check_regions(data, _SPAN, "span_agreement"))
+        checked = _check_regions(data, _SPAN, "span_agreement")
+        return _token_f1(_merge_overlaps(checked, overlaps, "span_agreement"))
     return _pair_summary(match_spans(data, method=method, iou_threshold=iou_threshold))
 
 
@@ -247,11 +304,11 @@ def similarity_agreement(data: pd.DataFrame, similarity: Callable[[Any, Any], fl
     for task, vals in data.groupby("task", sort=True)[column]:
         v = vals.tolist()
         if against == "pairwise":
-            sims = [similarity(v[i], v[j]) for i in range(len(v)) for j in range(i + 1, len(v))]
+            raw = [similarity(v[i], v[j]) for i in range(len(v)) for j in range(i + 1, len(v))]
         else:
             mode = vals.mode().iloc[0]
-            sims = [similarity(x, mode) for x in v]
-        sims = np.asarray(sims, dtype=float)
+            raw = [similarity(x, mode) for x in v]
+        sims = np.asarray(raw, dtype=float)
         if ((sims < 0) | (sims > 1)).any():
             raise QAInputError(f"similarity_agreement: the similarity returned {sims[(sims < 0) | (sims > 1)][0]} "
                                f"on task {task!r}; it must lie in [0, 1].")

@@ -14,18 +14,29 @@ import json
 import os
 import warnings
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+import numpy as np
 import pandas as pd
 
 from qa_toolkit._validation import AnnotationFormatError, check_option
-from qa_toolkit.table import AnnotationWarning, canonical_frame, validate_annotations
+from qa_toolkit.table import (
+    AnnotationWarning,
+    AssignmentFrame,
+    canonical_frame,
+    validate_annotations,
+    with_kinds,
+)
 
-__all__ = ["boundary", "Problems", "Rows", "read_bytes", "load_json", "parse_xml", "finish", "as_path", "to_float"]
+PathLike = str | os.PathLike[str]
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+__all__ = ["PathLike", "boundary", "Problems", "Rows", "read_bytes", "load_json", "parse_xml", "finish", "as_path", "to_float"]
 
 
-def boundary(fmt: str):
+def boundary(fmt: str) -> Callable[[_F], _F]:
     """Decorate a public reader: stray parsing errors become :class:`AnnotationFormatError`.
 
     The readers check records explicitly; this is the safety net at the boundary so that
@@ -36,9 +47,9 @@ def boundary(fmt: str):
 
     from qa_toolkit._validation import QAInputError
 
-    def deco(func):
+    def deco(func: _F) -> _F:
         @functools.wraps(func)
-        def wrapper(source, *args, **kwargs):
+        def wrapper(source: Any, *args: Any, **kwargs: Any) -> Any:
             import gc
 
             enabled = gc.isenabled()
@@ -56,7 +67,7 @@ def boundary(fmt: str):
                 if enabled:
                     gc.enable()
 
-        return wrapper
+        return wrapper  # type: ignore[return-value]
 
     return deco
 
@@ -109,7 +120,7 @@ def load_json(path: Path) -> Any:
         raise AnnotationFormatError(f"{path}: JSON nested too deeply to be an annotation export.") from None
 
 
-def parse_xml(path: Path):
+def parse_xml(path: Path) -> tuple[Any, dict[int, int]]:
     """Parse an XML file without resolving entities; errors name the line.
 
     Returns
@@ -120,7 +131,8 @@ def parse_xml(path: Path):
     import xml.etree.ElementTree as ET  # noqa: N817
 
     data = read_bytes(path)
-    decode(data, path)  # reject non-UTF-8 up front with a byte offset
+    if not _declared_encoding(data):
+        decode(data, path)  # undeclared: must be UTF-8; reject anything else up front with a byte offset
     try:
         from defusedxml import DefusedXmlException
         from defusedxml.ElementTree import DefusedXMLParser as Parser
@@ -128,12 +140,12 @@ def parse_xml(path: Path):
         Parser, DefusedXmlException = ET.XMLParser, ()
 
     class _Builder(ET.TreeBuilder):
-        def __init__(self):
+        def __init__(self) -> None:
             super().__init__()
             self.lines: dict[int, int] = {}
             self.expat = None
 
-        def start(self, tag, attrs):
+        def start(self, tag: Any, attrs: Any) -> Any:
             el = super().start(tag, attrs)
             if self.expat is not None:
                 self.lines[id(el)] = self.expat.CurrentLineNumber
@@ -152,6 +164,22 @@ def parse_xml(path: Path):
         raise AnnotationFormatError(f"{path}: forbidden XML construct ({exc}); entities are not resolved.") from None
     except (ValueError, RecursionError, LookupError) as exc:  # LookupError: unknown encoding=
         raise AnnotationFormatError(f"{path} is not valid XML: {exc}.") from None
+
+
+def _declared_encoding(data: bytes) -> str | None:
+    """The encoding an XML file declares (UTF-16 BOM or ``<?xml ... encoding="..."?>``), if any.
+
+    expat reads UTF-8, UTF-16, ISO-8859-1 and US-ASCII per the declaration; Python adds
+    the other single-byte codecs.
+    """
+    import re
+
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        return "utf-16"
+    m = re.match(rb"^(?:\xef\xbb\xbf)?\s*<\?xml[^>]*encoding\s*=\s*[\"']([A-Za-z0-9._-]+)[\"']", data[:200])
+    if m and m.group(1).lower() not in (b"utf-8", b"utf8"):
+        return m.group(1).decode("ascii")
+    return None
 
 
 def to_float(value: Any, *, what: str) -> float:
@@ -177,7 +205,7 @@ class Problems:
         The public function, cited when ``errors`` is invalid.
     """
 
-    def __init__(self, path, errors: str, *, func: str) -> None:
+    def __init__(self, path: Any, errors: str, *, func: str) -> None:
         check_option("errors", errors, ["raise", "warn"], func=func)
         self.path = str(path)
         self.errors = errors
@@ -208,12 +236,27 @@ class Problems:
         warnings.warn(f"{self.path}: " + "; ".join(parts) + ".", AnnotationWarning, stacklevel=3)
 
 
-def finish(columns: dict[str, list], problems: Problems, *, validate: bool = True) -> pd.DataFrame:
-    """Build the canonical table from column lists, report problems, validate.
+from qa_toolkit.io._checks import (  # noqa: E402 - _checks imports Problems from this module
+    check_rows,
+    drop_duplicate_regions,
+    mark_multilabel,
+    warn_mixed_types,
+)
+
+
+def finish(columns: dict[str, Any], problems: Problems, *, validate: bool = True,
+           kinds: dict[str, str] | None = None, assignments: list[dict] | None = None,
+           duplicates: str = "warn") -> pd.DataFrame:
+    """Build the canonical table from column lists, check records, add kinds, validate.
 
     Columns that are entirely missing (all None) are dropped, so a choices-only file
-    has no box columns.
+    has no box columns. Non-scalar ids or labels, non-numeric numbers and unparseable
+    dates are bad records (named by task, annotation, result and field); exact duplicate
+    regions are kept once and counted (``duplicates='raise'`` raises); ``kind`` is set per
+    field (``kinds`` overrides, checked against the values); ``assignments`` (every
+    annotation read, empty ones included) go to ``attrs["assignments"]``.
     """
+    check_option("duplicates", duplicates, ["warn", "raise"], func="read_annotations")
     n = len(columns.get("task", []))
     if n == 0:
         problems.report()
@@ -226,32 +269,30 @@ def finish(columns: dict[str, list], problems: Problems, *, validate: bool = Tru
     keep = ("task", "annotator", "model", "label")
     data = {k: v for k, v in columns.items() if k in keep or any(x is not None for x in v)}
     df = pd.DataFrame(data)
-    for col in ("x_min", "y_min", "x_max", "y_max", "lead_time", "value", "score",
-                "image_width", "image_height", "start", "end"):
-        if col in df.columns:
-            df[col] = pd.to_numeric(df[col], errors="coerce")
     if "ground_truth" in df.columns:
         df["ground_truth"] = df["ground_truth"].astype("boolean")
+    df = check_rows(df, problems)
     df = canonical_frame(df)
-    problems.report()
     if validate:
-        # Two controls (``field``) may give the same label in one annotation: not duplicates.
-        # The same label on the same region twice in one annotation is one (reported).
-        # Polygons differ by their points, CVAT shapes by their kind.
-        probe = df
-        extra = [c for c in ("field", "shape", "points") if c in df.columns]
-        if extra:
-            key = df["annotation_id"].astype(str) if "annotation_id" in df.columns else ""
-            for c in extra:
-                key = key + "|" + df[c].astype(str)
-            probe = df.assign(annotation_id=key, _row=range(len(df)))
-        if "annotation_id" in probe.columns and "created_at" in probe.columns:
-            # created_at adds nothing to the duplicate key once the annotation id is in it,
-            # and formatting datetimes as strings dominates validation time.
-            probe = probe.drop(columns="created_at").assign(_row=range(len(df)))
+        df = drop_duplicate_regions(df, problems, duplicates)
+        df = mark_multilabel(df)
+    warn_mixed_types(df, problems.path)
+    if validate:
+        probe = df.assign(_row=range(len(df)))
+        if "created_at" in probe.columns and "annotation_id" in probe.columns:
+            probe = probe.drop(columns="created_at")  # formatting datetimes dominates validation time
+        problems.report()
         kept = validate_annotations(probe, errors=problems.errors, source=problems.path)
-        if kept is not probe:
-            df = df.iloc[kept["_row"].to_numpy()].reset_index(drop=True) if "_row" in kept else kept
+        if len(kept) != len(probe):
+            df = df.iloc[kept["_row"].to_numpy()].reset_index(drop=True)
+    else:
+        problems.report()
+    df = df.drop(columns=[c for c in ("_loc", "_doc_len") if c in df.columns])
+    if "field" in df.columns or kinds:
+        df = with_kinds(df, kinds)
+    if assignments is not None:
+        a = pd.DataFrame.from_records(assignments, columns=["task", "annotator", "annotation_id"])
+        df.attrs["assignments"] = AssignmentFrame(a.drop_duplicates().reset_index(drop=True))
     return df
 
 
@@ -262,23 +303,26 @@ class Rows:
     label is proportional to the keys it has, not to the number of columns.
     """
 
-    def __init__(self, order):
-        self.order, self.meta, self.idx, self.parts = order, [], [], []
+    def __init__(self, order: tuple[str, ...]) -> None:
+        self.order = order
+        self.meta: list[dict[str, Any]] = []
+        self.idx: list[int] = []
+        self.parts: list[dict[str, Any]] = []
 
-    def annotation(self, meta: dict) -> int:
+    def annotation(self, meta: dict[str, Any]) -> int:
         self.meta.append(meta)
         return len(self.meta) - 1
 
-    def add(self, mi: int, part: dict) -> None:
+    def add(self, mi: int, part: dict[str, Any]) -> None:
         self.idx.append(mi)
         self.parts.append(part)
 
-    def columns(self) -> dict:
-        import numpy as np
+    def columns(self) -> dict[str, Any]:
 
         idx = np.asarray(self.idx, dtype=np.intp)
-        out = {}
-        meta_keys, part_keys = set(), set()
+        out: dict[str, Any] = {}
+        meta_keys: set[str] = set()
+        part_keys: set[str] = set()
         for m in self.meta:
             meta_keys.update(m)
         for p in self.parts:

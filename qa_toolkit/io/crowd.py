@@ -28,13 +28,39 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
 
-from qa_toolkit._validation import AnnotationFormatError
+from qa_toolkit._validation import AnnotationFormatError, QAInputError
 from qa_toolkit.table import canonical_frame
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _layer(fmt: str) -> Callable[[_F], _F]:
+    """The crowd readers' error layer: stray parsing errors become AnnotationFormatError naming the file."""
+    import functools
+
+    def deco(func: _F) -> _F:
+        @functools.wraps(func)
+        def wrapper(path: Any, *args: Any, **kwargs: Any) -> Any:
+            try:
+                return func(path, *args, **kwargs)
+            except (AnnotationFormatError, QAInputError, FileNotFoundError):
+                raise
+            except (LookupError, TypeError, ValueError, AttributeError, RecursionError, OverflowError,
+                    UnicodeError, OSError) as exc:
+                raise AnnotationFormatError(
+                    f"{path}: could not be read as {fmt}: {type(exc).__name__}: {str(exc)[:200]}"
+                ) from None
+
+        return wrapper  # type: ignore[return-value]
+
+    return deco
 
 __all__ = [
     "CROWD_FORMATS",
@@ -51,7 +77,7 @@ __all__ = [
 ]
 
 
-def _path(path, default_name: str | None = None) -> Path:
+def _path(path: Any, default_name: str | None = None) -> Path:
     p = Path(path)
     if p.is_dir() and default_name is not None:
         p = p / default_name
@@ -62,7 +88,7 @@ def _path(path, default_name: str | None = None) -> Path:
     return p
 
 
-def _read_csv(p: Path, **kw) -> pd.DataFrame:
+def _read_csv(p: Path, **kw: Any) -> pd.DataFrame:
     try:
         return pd.read_csv(p, **kw)
     except UnicodeDecodeError as exc:
@@ -80,7 +106,8 @@ def _need(df: pd.DataFrame, cols: list[str], p: Path, fmt: str) -> None:
         )
 
 
-def read_zheng(path) -> pd.DataFrame:
+@_layer("a Zheng answer.csv")
+def read_zheng(path: Any) -> pd.DataFrame:
     """Read a Zheng et al. (2017) ``answer.csv`` (or its folder).
 
     Examples
@@ -100,7 +127,8 @@ def read_zheng(path) -> pd.DataFrame:
     return canonical_frame(out)
 
 
-def read_snow(path) -> pd.DataFrame:
+@_layer("a Snow standardized.tsv")
+def read_snow(path: Any) -> pd.DataFrame:
     """Read a Snow et al. (2008) ``*.standardized.tsv`` file.
 
     Numeric scales (affect, wordsim) also fill ``value``.
@@ -122,7 +150,8 @@ def read_snow(path) -> pd.DataFrame:
     return canonical_frame(out)
 
 
-def read_gal(path) -> pd.DataFrame:
+@_layer("a GAL labels.txt")
+def read_gal(path: Any) -> pd.DataFrame:
     """Read a Get-Another-Label ``labels.txt`` (worker, object, label; tab-separated, no header)."""
     p = _path(path, "labels.txt")
     df = _read_csv(p, sep="\t", header=None, dtype=str, quoting=3, keep_default_na=False)
@@ -136,8 +165,32 @@ def read_gal(path) -> pd.DataFrame:
     return canonical_frame(out)
 
 
-def read_lewidi(path) -> pd.DataFrame:
-    """Read a LeWiDi 2023 JSON file; task ids are ``<split>_<item key>``."""
+def _lewidi_list(v: Any, p: Path, key: str, field: str) -> list[str]:
+    """A LeWiDi field: ``"0,1,1"``, a JSON list ``[0, 1, 1]`` or its text ``"[0, 1, 1]"``."""
+    if isinstance(v, str) and v.strip().startswith("["):
+        try:
+            v = json.loads(v)
+        except json.JSONDecodeError:
+            raise AnnotationFormatError(f"{p}, item {key!r}: field {field!r} looks like a JSON list but "
+                                        f"does not parse: {v[:40]!r}.") from None
+    if isinstance(v, list):
+        if not all(isinstance(x, (str, int, float)) and not isinstance(x, bool) for x in v):
+            raise AnnotationFormatError(f"{p}, item {key!r}: field {field!r} must be a list of labels or "
+                                        f"names (strings or numbers), got {str(v)[:40]}.")
+        return [str(x) for x in v]
+    if isinstance(v, (str, int)) and not isinstance(v, bool):
+        return str(v).split(",")
+    raise AnnotationFormatError(f"{p}, item {key!r}: field {field!r} must be a comma-separated string or a "
+                                f"list, got {type(v).__name__}.")
+
+
+@_layer("a LeWiDi JSON file")
+def read_lewidi(path: Any) -> pd.DataFrame:
+    """Read a LeWiDi 2023 JSON file; task ids are ``<split>_<item key>``.
+
+    ``annotations`` and ``annotators`` are comma-separated strings in the release; JSON
+    lists (or their text) are read as lists.
+    """
     p = _path(path)
     try:
         data = json.loads(p.read_text(encoding="utf-8"))
@@ -153,8 +206,8 @@ def read_lewidi(path) -> pd.DataFrame:
             raise AnnotationFormatError(
                 f"{p}, item {key!r}: expected fields 'annotations' and 'annotators' (LeWiDi format)."
             )
-        labs = str(item["annotations"]).split(",")
-        anns = str(item["annotators"]).split(",")
+        labs = _lewidi_list(item["annotations"], p, key, "annotations")
+        anns = _lewidi_list(item["annotators"], p, key, "annotators")
         if len(labs) != len(anns):
             raise AnnotationFormatError(
                 f"{p}, item {key!r}: {len(labs)} annotations but {len(anns)} annotators."
@@ -170,7 +223,8 @@ def read_lewidi(path) -> pd.DataFrame:
     return canonical_frame(out)
 
 
-def read_lewidi_texts(path) -> pd.Series:
+@_layer("a LeWiDi JSON file")
+def read_lewidi_texts(path: Any) -> pd.Series:
     """Item texts of a LeWiDi JSON file, indexed by the same task ids as :func:`read_lewidi`."""
     p = _path(path)
     data = json.loads(p.read_text(encoding="utf-8"))
@@ -179,7 +233,8 @@ def read_lewidi_texts(path) -> pd.Series:
     ).rename_axis("task")
 
 
-def read_cifar10n(path) -> pd.DataFrame:
+@_layer("CIFAR-10N")
+def read_cifar10n(path: Any) -> pd.DataFrame:
     """Read CIFAR-10N: three human labels per CIFAR-10 train image with worker ids.
 
     ``random_label{k}`` comes from ``Worker{k}-id`` of the image's batch of ten in
@@ -219,7 +274,8 @@ def read_cifar10n(path) -> pd.DataFrame:
     return canonical_frame(out)
 
 
-def read_dawid_skene(path) -> pd.DataFrame:
+@_layer("a Dawid-Skene table")
+def read_dawid_skene(path: Any) -> pd.DataFrame:
     """Read the Dawid & Skene (1979) table (``patient;observer;response``).
 
     Observer 1 examined every patient three times: the repeats are kept as separate
@@ -244,7 +300,7 @@ def read_dawid_skene(path) -> pd.DataFrame:
 _YAML_ROW = re.compile(r"^\s*([^:\s]+)\s*:\s*(true|false)\s*$", re.IGNORECASE)
 
 
-def _read_bool_yaml(p: Path) -> dict:
+def _read_bool_yaml(p: Path) -> dict[Any, Any]:
     import yaml
 
     try:
@@ -258,23 +314,33 @@ def _read_bool_yaml(p: Path) -> dict:
     return data
 
 
-def read_bluebirds(path) -> pd.DataFrame:
-    """Read Welinder et al. (2010) ``labels.yaml`` ({worker: {image: true|false}}); labels 1/0."""
+@_layer("a bluebirds labels.yaml")
+def read_bluebirds(path: Any) -> pd.DataFrame:
+    """Read Welinder et al. (2010) ``labels.yaml`` ({worker: {image: true|false}}); labels 1/0.
+
+    Only YAML booleans are labels: a quoted ``"false"``, ``maybe``, a number or an empty
+    value is an error naming the worker and the image.
+    """
     p = _path(path, "labels.yaml")
     data = _read_bool_yaml(p)
     tasks, annotators, labels = [], [], []
     for worker, row in data.items():
         if not isinstance(row, dict):
             raise AnnotationFormatError(f"{p}, worker {worker!r}: expected a mapping image -> true/false.")
+        for image, v in row.items():
+            if not isinstance(v, bool):
+                raise AnnotationFormatError(
+                    f"{p}, worker {worker!r}, image {image!r}: expected true or false, got {v!r}."
+                )
         tasks += list(row.keys())
         annotators += [worker] * len(row)
-        labels += [int(bool(v)) for v in row.values()]
+        labels += [int(v) for v in row.values()]
     out = pd.DataFrame({"task": tasks, "annotator": annotators, "label": labels})
     out["source"] = p.name
     return canonical_frame(out)
 
 
-CROWD_FORMATS = {
+CROWD_FORMATS: dict[str, Callable[..., pd.DataFrame]] = {
     "zheng": read_zheng,
     "snow": read_snow,
     "gal": read_gal,
@@ -285,7 +351,7 @@ CROWD_FORMATS = {
 }
 
 
-def read_crowd(path, *, format: str) -> pd.DataFrame:  # noqa: A002 - mirrors read_annotations
+def read_crowd(path: Any, *, format: str) -> pd.DataFrame:  # noqa: A002 - mirrors read_annotations
     """Read ``path`` in one of :data:`CROWD_FORMATS`."""
     from qa_toolkit._validation import check_option
 
@@ -293,7 +359,7 @@ def read_crowd(path, *, format: str) -> pd.DataFrame:  # noqa: A002 - mirrors re
     return CROWD_FORMATS[format](path)
 
 
-def detect_crowd_format(path, head: bytes) -> str | None:
+def detect_crowd_format(path: Any, head: bytes) -> str | None:
     """Guess a crowd format from the file's first bytes; ``None`` when none matches.
 
     Examples

@@ -16,43 +16,81 @@ Policies:
   an image-level label; ``<mask>``/``<skeleton>``/``<ellipse>``/``<cuboid>`` rows keep
   the label without geometry. ``image_width``/``image_height`` come from the image (or
   ``original_size`` for video) so out-of-image boxes are caught.
+* ``field`` is the shape type and ``kind`` follows it: ``box`` → box (``rotation`` in
+  degrees; CVAT rotates about the box centre, the reader converts to the top-left
+  convention of docs/DATA_MODEL.md), ``polygon`` → polygon, ``polyline`` → polygon (an
+  open path of at least 2 points), ``points`` → keypoints, ``tag`` → categorical
+  (multilabel when an image has several tags from one annotator); shapes without
+  geometry (mask, skeleton, ellipse, cuboid) are categorical.
+* ``attrs["assignments"]``: every image of the file for its annotator, shapes or not
+  (an image without shapes was seen and left empty); for video, every frame a track
+  records (``outside=1`` frames included).
 """
 
 from __future__ import annotations
 
-from qa_toolkit.io._common import Problems, as_path, boundary, finish, parse_xml, to_float
+import math
+from typing import Any
+
+import pandas as pd
+
+from qa_toolkit.io._common import PathLike, Problems, as_path, boundary, finish, parse_xml, to_float
 
 __all__ = ["read_cvat"]
 
 _COLS = ("task", "annotator", "label", "x_min", "y_min", "x_max", "y_max", "points", "image_width",
          "image_height", "source", "shape", "image_id", "frame", "track_id", "occluded", "cvat_source",
-         "z_order")
+         "z_order", "rotation", "field", "kind", "region_id", "_loc")
+_KIND = {"box": "box", "polygon": "polygon", "polyline": "polygon", "points": "keypoints", "tag": "categorical"}
 _SHAPES = ("box", "polygon", "polyline", "points", "tag", "mask", "skeleton", "ellipse", "cuboid")
 
 
-def _user(el) -> str | None:
+def _user(el: Any) -> str | None:
     if el is None:
         return None
     name = (el.findtext("username") or el.text or "").strip()
     return name or None
 
 
-def _who(task_el) -> str | None:
+def _who(task_el: Any) -> str | None:
     if task_el is None:
         return None
     return _user(task_el.find("assignee")) or _user(task_el.find("owner"))
 
 
-def _points(s: str) -> list[tuple[float, float]]:
+def _points(s: str) -> tuple[tuple[float, float], ...]:
     pts = []
     for pair in s.split(";"):
-        x, y = pair.split(",")
-        pts.append((float(x), float(y)))
-    return pts
+        xy = pair.split(",")
+        if len(xy) != 2:
+            raise ValueError(f"attribute 'points' must be 'x,y;x,y;...', got {s[:40]!r}")
+        pts.append((to_float(xy[0], what="attribute 'points'"), to_float(xy[1], what="attribute 'points'")))
+    return tuple(pts)
+
+
+def centre_to_corner(x_min: float, y_min: float, x_max: float, y_max: float,
+                     rotation: float) -> tuple[float, float, float, float]:
+    """CVAT's box rotated about its centre → the same shape rotated about (x_min, y_min).
+
+    Both rotate clockwise in image coordinates (y down) by ``rotation`` degrees. The shape's
+    centre is ``c = p0 + R (w/2, h/2)`` for the top-left convention, so ``p0 = c - R (w/2, h/2)``.
+
+    Examples
+    --------
+    >>> [round(v, 6) for v in centre_to_corner(0, 0, 2, 2, 90)]
+    [2.0, 0.0, 4.0, 2.0]
+    """
+    w, h = x_max - x_min, y_max - y_min
+    cx, cy = (x_min + x_max) / 2, (y_min + y_max) / 2
+    c, s = math.cos(math.radians(rotation)), math.sin(math.radians(rotation))
+    x0 = cx - (w / 2 * c - h / 2 * s)
+    y0 = cy - (w / 2 * s + h / 2 * c)
+    return x0 + 0.0, y0 + 0.0, x0 + w, y0 + h
 
 
 @boundary("CVAT XML")
-def read_cvat(source, *, errors="raise", annotator=None):
+def read_cvat(source: PathLike, *, errors: str = "raise", annotator: str | None = None,
+              kinds: dict[str, str] | None = None, duplicates: str = "warn") -> pd.DataFrame:
     """Read a CVAT XML 1.1 export (for images, or per frame for video tracks).
 
     Parameters
@@ -64,6 +102,10 @@ def read_cvat(source, *, errors="raise", annotator=None):
         image and element, or are skipped and counted.
     annotator : str, optional
         Name for every shape (use it for one-file-per-annotator job exports).
+    kinds : dict of {field: kind}, optional
+        Override the kinds of the shape types.
+    duplicates : {'warn', 'raise'}, default='warn'
+        Exact duplicate shapes: keep one and count them, or raise.
 
     Returns
     -------
@@ -110,7 +152,7 @@ def read_cvat(source, *, errors="raise", annotator=None):
     name = path.name
     unknown = 0
 
-    def add(row, el, where):
+    def add(row: dict[str, Any], el: Any, where: str) -> None:
         nonlocal unknown
         if id(el) in lines:
             where = f"{where} (line {lines[id(el)]})"
@@ -120,10 +162,15 @@ def read_cvat(source, *, errors="raise", annotator=None):
             problems.bad(where, f"<{tag}> has no 'label' attribute (or it is empty)", kind="shape without label")
             return
         try:
-            geo = {}
+            geo: dict[str, Any] = {}
             if tag == "box":
                 geo = {k: to_float(el.get(a), what=f"attribute {a!r}")
                        for k, a in (("x_min", "xtl"), ("y_min", "ytl"), ("x_max", "xbr"), ("y_max", "ybr"))}
+                rot = to_float(el.get("rotation") or 0.0, what="attribute 'rotation'")
+                if rot:
+                    box = centre_to_corner(geo["x_min"], geo["y_min"], geo["x_max"], geo["y_max"], rot)
+                    geo.update(zip(("x_min", "y_min", "x_max", "y_max"), box))
+                geo["rotation"] = rot
             elif tag in ("polygon", "polyline", "points"):
                 geo = {"points": _points(el.get("points") or "")}
         except (ValueError, TypeError) as exc:
@@ -133,10 +180,12 @@ def read_cvat(source, *, errors="raise", annotator=None):
             unknown += 1
             row["annotator"] = "unknown"
         row.update(geo, label=label, shape=tag, occluded=el.get("occluded"), cvat_source=el.get("source"),
-                   z_order=el.get("z_order"), source=name)
+                   z_order=el.get("z_order"), source=name, field=tag, kind=_KIND.get(tag, "categorical"),
+                   _loc=f"<{tag}> #{where.rsplit('#', 1)[-1]}")
         for c, lst in cols.items():
             lst.append(row.get(c))
 
+    assignments: list[dict[str, Any]] = []
     images = root.findall("image")
     tracks = root.findall("track")
     subsets = {img.get("subset") for img in images}
@@ -148,20 +197,23 @@ def read_cvat(source, *, errors="raise", annotator=None):
             problems.bad(f"<image> #{ii}", "has neither 'name' nor 'id'")
             continue
         who = annotator or by_task.get(img.get("task_id") or "") or default
+        assignments.append({"task": iname, "annotator": who or "unknown", "annotation_id": None})
         for si, el in enumerate(img):
             if el.tag not in _SHAPES:
                 continue
-            row = {"task": iname, "annotator": who, "image_id": img.get("id"),
+            row = {"task": iname, "annotator": who, "image_id": img.get("id"), "region_id": si,
                    "image_width": img.get("width"), "image_height": img.get("height")}
             add(row, el, f"image {iname!r}, <{el.tag}> #{si}")
     for tr in tracks:
         for si, el in enumerate(tr):
             if el.tag not in _SHAPES:
                 continue
+            frame = el.get("frame")
+            assignments.append({"task": f"frame_{frame}", "annotator": annotator or default or "unknown",
+                                "annotation_id": None})
             if el.get("outside") == "1":
                 problems.note("track frame(s) with outside=1 kept out")
                 continue
-            frame = el.get("frame")
             row = {"task": f"frame_{frame}", "annotator": annotator or default, "frame": frame,
                    "track_id": tr.get("id"), "image_width": size[0], "image_height": size[1]}
             el.set("label", tr.get("label") or "")
@@ -170,4 +222,4 @@ def read_cvat(source, *, errors="raise", annotator=None):
         raise AnnotationFormatError(f"{path} is not a CVAT XML export: no <image> or <track> elements found.")
     if unknown:
         problems.note("shape(s) with no annotator (no annotator=, assignee or owner) labelled 'unknown'")
-    return finish(cols, problems)
+    return finish(cols, problems, kinds=kinds, assignments=assignments, duplicates=duplicates)

@@ -23,9 +23,23 @@ Policies (documented once, tested in ``tests/test_io_label_studio.py``):
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
-from qa_toolkit.io._common import Problems, Rows, as_path, boundary, finish, load_json, to_float
+import pandas as pd
+
+from qa_toolkit.io import _ls_extras  # round-trip side data (issue #13)
+from qa_toolkit.io._common import (
+    PathLike,
+    Problems,
+    Rows,
+    as_path,
+    boundary,
+    finish,
+    load_json,
+)
+from qa_toolkit.io._ls_regions import _LABEL_KEYS, _SPAN_TYPES, KIND_OF, parse_region  # noqa: F401 (re-exported)
 
 __all__ = [
     "read_label_studio",
@@ -37,7 +51,8 @@ __all__ = [
 COLUMNS = (
     "task", "annotator", "label", "created_at", "lead_time", "ground_truth", "annotation_id",
     "field", "result_type", "region_id", "x_min", "y_min", "x_max", "y_max", "rotation",
-    "image_width", "image_height", "points", "start", "end", "text", "value", "source",
+    "image_width", "image_height", "points", "rle", "start", "end", "text", "value", "taxonomy_path", "source",
+    "kind", "_loc", "_doc_len",
 )
 PRED_COLUMNS = (
     "task", "model", "label", "score", "prediction_id", "field", "result_type", "region_id",
@@ -46,107 +61,7 @@ PRED_COLUMNS = (
 )
 #: Result types without a label of their own: kept out and counted.
 NO_LABEL_TYPES = frozenset({"relation", "pairwise", "ranker", "chatmessage", "videorectangle"})
-_SPAN_TYPES = frozenset({"labels", "hypertextlabels", "timeserieslabels"})
-_LABEL_KEYS = (
-    "rectanglelabels", "polygonlabels", "keypointlabels", "ellipselabels", "brushlabels",
-    "labels", "hypertextlabels", "paragraphlabels", "timeserieslabels", "taxonomy", "choices",
-    "rating", "number", "textarea", "datetime",
-)
-
-
-def parse_region(rtype: str, value: dict, width, height) -> list[dict]:
-    """Turn one Label Studio result ``value`` into canonical row fragments.
-
-    Parameters
-    ----------
-    rtype : str
-        The result ``type`` (``'choices'``, ``'rectanglelabels'``, ...).
-    value : dict
-        The result ``value``.
-    width, height : float or None
-        ``original_width`` / ``original_height`` for percent geometry.
-
-    Returns
-    -------
-    list of dict
-        One dict per label, with ``label`` and the geometry/span/value keys.
-
-    Raises
-    ------
-    ValueError, KeyError, TypeError
-        On a malformed value; the readers add the file/task/annotation context.
-
-    Examples
-    --------
-    >>> parse_region("rectanglelabels", {"x": 10, "y": 20, "width": 50, "height": 25,
-    ...              "rectanglelabels": ["Car"]}, 200, 100)
-    [{'x_min': 20.0, 'y_min': 20.0, 'x_max': 120.0, 'y_max': 45.0, 'rotation': 0.0, 'image_width': 200.0, 'image_height': 100.0, 'label': 'Car'}]
-    >>> parse_region("taxonomy", {"taxonomy": [["Animal", "Cat"]]}, None, None)
-    [{'label': 'Animal/Cat'}]
-    """
-    if not isinstance(value, dict):
-        raise TypeError(f"'value' must be an object, got {type(value).__name__}")
-    base: dict = {}
-    if rtype == "taxonomy":
-        paths = value["taxonomy"]
-        if not isinstance(paths, list):
-            raise TypeError(f"'value.taxonomy' must be a list of paths, got {paths!r}")
-        labels = ["/".join(map(str, p)) if isinstance(p, list) else str(p) for p in paths]
-    elif rtype in ("rating", "number"):
-        v = to_float(value[rtype], what=f"value.{rtype}")
-        base["value"] = v
-        labels = [str(value[rtype])]  # labels stay strings; the number is in `value`
-    elif rtype == "textarea":
-        t = value["text"]
-        labels = [t] if isinstance(t, str) else list(t)
-    elif rtype in value:
-        labels = value[rtype]
-        labels = list(labels) if isinstance(labels, list) else [labels]
-    else:
-        raise KeyError(f"value.{rtype}")
-    has_box = all(k in value for k in ("x", "y", "width", "height"))
-    if (has_box or "points" in value or rtype == "keypointlabels") and rtype not in _SPAN_TYPES:
-        if width is None or height is None:
-            if rtype in ("rectanglelabels", "polygonlabels", "keypointlabels"):
-                raise KeyError("original_width/original_height (needed to turn percent into pixels)")
-        else:
-            w = to_float(width, what="original_width")
-            h = to_float(height, what="original_height")
-            if "points" in value:
-                pts = value["points"]
-                if not isinstance(pts, list) or not all(isinstance(p, list) and len(p) == 2 for p in pts):
-                    raise TypeError(f"'value.points' must be a list of [x, y] pairs, got {str(pts)[:60]}")
-                base["points"] = [(to_float(x, what="points x") * w / 100, to_float(y, what="points y") * h / 100)
-                                  for x, y in pts]
-            elif rtype == "keypointlabels":
-                base["points"] = [(to_float(value["x"], what="x") * w / 100, to_float(value["y"], what="y") * h / 100)]
-            elif has_box:
-                x, y = to_float(value["x"], what="x"), to_float(value["y"], what="y")
-                bw, bh = to_float(value["width"], what="width"), to_float(value["height"], what="height")
-                base.update(x_min=x * w / 100, y_min=y * h / 100, x_max=(x + bw) * w / 100,
-                            y_max=(y + bh) * h / 100, rotation=float(value.get("rotation") or 0.0))
-            base.update(image_width=w, image_height=h)
-    if rtype in _SPAN_TYPES or (rtype == "paragraphlabels" and "text" in value):
-        if "start" in value and "end" in value and rtype != "paragraphlabels":
-            for k in ("start", "end"):
-                if isinstance(value[k], bool) or not isinstance(value[k], (int, float)):
-                    raise ValueError(f"'value.{k}' must be a number (character offset), got {value[k]!r}")
-            base["start"], base["end"] = value["start"], value["end"]
-        if "text" in value:
-            base["text"] = value["text"]
-    out = []
-    for lab in labels:
-        if lab is None or (isinstance(lab, str) and lab == ""):
-            raise ValueError(f"empty label in value.{rtype}")
-        if isinstance(lab, (list, dict)):
-            raise TypeError(f"label in value.{rtype} must be a string or number, got {str(lab)[:40]}")
-        out.append({**base, "label": lab})
-    if not out:
-        raise ValueError(f"no label in value.{rtype} (empty list)")
-    return out
-
-
-def _annotator(cb) -> str | None:
+def _annotator(cb: Any) -> str | None:
     if isinstance(cb, dict):
         if cb.get("email"):
             return str(cb["email"])
@@ -158,7 +73,7 @@ def _annotator(cb) -> str | None:
     return None
 
 
-def _task_dims(task: dict) -> tuple:
+def _task_dims(task: dict[str, Any]) -> tuple[Any, Any]:
     """The image size any result of the task records (predictions often omit it)."""
     for key in ("annotations", "completions", "predictions"):
         for a in task.get(key) or []:
@@ -169,7 +84,7 @@ def _task_dims(task: dict) -> tuple:
     return None, None
 
 
-def _tasks(data, path: Path) -> list:
+def _tasks(data: Any, path: Path) -> list[Any]:
     if isinstance(data, dict) and ("annotations" in data or "completions" in data or "predictions" in data):
         return [data]
     if isinstance(data, list):
@@ -178,13 +93,13 @@ def _tasks(data, path: Path) -> list:
     raise _schema(path, f"expected a list of tasks (or one task object with 'annotations'), got {keys}")
 
 
-def _schema(path, msg):
+def _schema(path: Path, msg: str) -> Exception:
     from qa_toolkit._validation import AnnotationFormatError
 
     return AnnotationFormatError(f"{path} is not a Label Studio JSON export: {msg}.")
 
 
-def _regions(result):
+def _regions(result: list[Any]) -> Iterator[Any]:
     """Flatten legacy list-of-lists results."""
     for r in result:
         if isinstance(r, list):
@@ -193,17 +108,32 @@ def _regions(result):
             yield r
 
 
-def _walk(tasks, path, problems, rows, *, kind, annotator=None, unknown="unknown", task_key=None):
+def _doc_len(t: dict[str, Any], to_name: Any) -> int | None:
+    """Length of the text a span points into (the task data under ``to_name``, or its only text)."""
+    data = t.get("data")
+    if not isinstance(data, dict):
+        return None
+    if isinstance(data.get(to_name), str):
+        return len(data[to_name])
+    texts = [v for v in data.values() if isinstance(v, str) and not v.startswith(("http", "/", "s3:", "gs:"))]
+    return len(texts[0]) if len(texts) == 1 else None
+
+
+def _walk(tasks: list[Any], path: Path, problems: Problems, rows: Rows, *, kind: str,
+          annotator: str | None = None, unknown: str = "unknown", task_key: str | None = None,
+          assignments: list[dict[str, Any]] | None = None, extras: dict[str, Any] | None = None) -> None:
     """Shared loop over tasks × (annotations | predictions) × regions."""
     name = path.name
     no_annotator = 0
+    seen: dict[Any, int] = {}
     for ti, t in enumerate(tasks):
         if not isinstance(t, dict):
             problems.bad(f"task #{ti}", f"expected a task object, got {type(t).__name__}")
             continue
         task = t.get("id")
-        if task is None:  # no id (frontend fixtures): the task's position in the file
-            task = ti
+        if task is None and task_key is None:  # no id (frontend fixtures): named by position, never merged with task 0
+            task = f"#{ti}"
+            problems.note("task(s) without 'id' named by their position in the file ('#<n>')", f"task #{ti}")
         if task_key is not None:
             data = t.get("data")
             if not isinstance(data, dict) or task_key not in data:
@@ -211,8 +141,15 @@ def _walk(tasks, path, problems, rows, *, kind, annotator=None, unknown="unknown
                 continue
             task = data[task_key]
         if isinstance(task, (dict, list)):
-            problems.bad(f"task #{ti}", f"field 'id' must be a number or string, got {str(task)[:30]}")
+            problems.bad(f"task #{ti}", f"field 'id' must be a number or string, got {str(task)[:30]}",
+                         kind="task(s) with a non-scalar id")
             continue
+        if task in seen and kind == "annotations" and task_key is None:
+            problems.note("task(s) whose id repeats an earlier task (their annotations merged under that id)",
+                          f"task #{ti} repeats task id {task!r} of task #{seen[task]}")
+        seen.setdefault(task, ti)
+        if extras is not None:  # issue #13: task data, original id, predictions
+            _ls_extras.collect_task(extras, task, t)
         if kind == "annotations":
             items = t.get("annotations", t.get("completions", []))
         else:
@@ -260,6 +197,19 @@ def _walk(tasks, path, problems, rows, *, kind, annotator=None, unknown="unknown
                 if ca is not None and not isinstance(ca, str):
                     problems.bad(where, f"field 'created_at' must be an ISO 8601 string, got {ca!r}")
                     continue
+                aid = meta["annotation_id"]
+                if isinstance(aid, (list, dict)):
+                    problems.bad(where, f"field 'id' must be a number or string, got {str(aid)[:30]}",
+                                 kind="annotation(s) with a non-scalar id")
+                    continue
+                where = f"task id {task!r}, annotation id {aid!r}"
+                if extras is not None:  # issue #13: reviews[] and history
+                    _ls_extras.collect_annotation(extras, task, who, aid, a)
+                if assignments is not None:
+                    assignments.append({"task": task, "annotator": who, "annotation_id": aid})
+                if not result:
+                    problems.note("annotation(s) with an empty result (kept as assignments: saw the task, "
+                                  "marked nothing)", where)
             else:
                 mv = a.get("model_version")
                 meta.update(model="unknown" if mv in (None, "") else str(mv), prediction_id=a.get("id"))
@@ -291,12 +241,22 @@ def _walk(tasks, path, problems, rows, *, kind, annotator=None, unknown="unknown
                     continue
                 if mi is None:
                     mi = rows.annotation(meta)
+                if extras is not None:  # issue #13: to_name and type per control
+                    _ls_extras.collect_result(extras, r)
                 fname, rid = r.get("from_name"), r.get("id")
                 if kind == "predictions":
                     sc = r.get("score", pscore)
                     sc = sc if isinstance(sc, (int, float)) and not isinstance(sc, bool) else None
+                if isinstance(fname, (list, dict)) or isinstance(rid, (list, dict)):
+                    problems.bad(rwhere, "fields 'from_name' and 'id' must be strings")
+                    continue
+                dlen = _doc_len(t, r.get("to_name")) if rtype == "labels" else None
+                kind_of = KIND_OF.get(rtype)
                 for part in parts:
                     part["field"], part["result_type"], part["region_id"] = fname, rtype, rid
+                    part["kind"], part["_loc"] = kind_of, ri  # "_loc" = the result index, for messages
+                    if dlen is not None and "start" in part:
+                        part["_doc_len"] = dlen
                     if kind == "predictions":
                         part["score"] = sc
                     rows.add(mi, part)
@@ -305,7 +265,9 @@ def _walk(tasks, path, problems, rows, *, kind, annotator=None, unknown="unknown
 
 
 @boundary("Label Studio JSON")
-def read_label_studio(source, *, errors="raise", annotator=None, unknown_annotator="unknown", task_key=None):
+def read_label_studio(source: PathLike, *, errors: str = "raise", annotator: str | None = None,
+                      unknown_annotator: str = "unknown", task_key: str | None = None,
+                      kinds: dict[str, str] | None = None, duplicates: str = "warn") -> pd.DataFrame:
     """Read a Label Studio full JSON export into the canonical table.
 
     Parameters
@@ -322,11 +284,19 @@ def read_label_studio(source, *, errors="raise", annotator=None, unknown_annotat
         Name given to annotations without ``completed_by`` (counted in a warning).
     task_key : str, optional
         Use ``task['data'][task_key]`` (e.g. ``'image'``) as ``task`` instead of the task id.
+    kinds : dict of {field: kind}, optional
+        Override the kinds read from the result types (``{"sentiment": "ordinal"}``);
+        a kind that does not fit the values raises.
+    duplicates : {'warn', 'raise'}, default='warn'
+        Exact duplicate regions in one annotation: keep one and count them, or raise.
 
     Returns
     -------
     pandas.DataFrame
         The canonical table; see the module docstring for the columns.
+        ``attrs`` also keep what :func:`~qa_toolkit.io.write_label_studio` needs for a round
+        trip: ``task_data``, ``task_ids``, ``ls_controls``, ``ls_predictions`` and the tidy
+        ``reviews`` / ``history`` tables (:mod:`qa_toolkit.io._ls_extras`).
 
     Examples
     --------
@@ -343,13 +313,17 @@ def read_label_studio(source, *, errors="raise", annotator=None, unknown_annotat
     problems = Problems(path, errors, func="read_label_studio")
     tasks = _tasks(load_json(path), path)
     rows = Rows(COLUMNS)
+    assignments: list[dict[str, Any]] = []
+    extras = _ls_extras.new_extras()
     _walk(tasks, path, problems, rows, kind="annotations", annotator=annotator, unknown=unknown_annotator,
-          task_key=task_key)
-    return finish(rows.columns(), problems)
+          task_key=task_key, assignments=assignments, extras=extras)
+    out = finish(rows.columns(), problems, kinds=kinds, assignments=assignments, duplicates=duplicates)
+    return _ls_extras.attach(out, extras)
 
 
 @boundary("Label Studio predictions")
-def read_label_studio_predictions(source, *, errors="raise", task_key=None):
+def read_label_studio_predictions(source: PathLike, *, errors: str = "raise",
+                                  task_key: str | None = None) -> pd.DataFrame:
     """Read the ``predictions`` of a Label Studio JSON export (model output, not human labels).
 
     Returns
@@ -363,4 +337,4 @@ def read_label_studio_predictions(source, *, errors="raise", task_key=None):
     problems = Problems(path, errors, func="read_predictions")
     rows = Rows(PRED_COLUMNS)
     _walk(_tasks(load_json(path), path), path, problems, rows, kind="predictions", task_key=task_key)
-    return finish(rows.columns(), problems, validate=False)
+    return finish(rows.columns(), problems, validate=False).drop(columns="kind", errors="ignore")

@@ -1,8 +1,7 @@
-"""Plots of a fitted Dawid-Skene model: annotator confusion matrices and accuracies."""
+"""Plots of a fitted Dawid-Skene model: annotator confusion matrices and accuracies (seaborn)."""
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
 from qa_toolkit._validation import QAInputError
@@ -33,7 +32,7 @@ def plot_annotator_confusion(model, annotator, *, ax=None, cmap: str = "Blues", 
     cmap : str, default='Blues'
         Colour map.
     **kwargs
-        Passed to ``Axes.imshow``.
+        Passed to :func:`seaborn.heatmap`.
 
     Returns
     -------
@@ -49,6 +48,7 @@ def plot_annotator_confusion(model, annotator, *, ax=None, cmap: str = "Blues", 
     'true label'
     """
     import matplotlib.pyplot as plt
+    import seaborn as sns
 
     model = _fitted(model, "plot_annotator_confusion")
     if annotator not in model.annotators_:
@@ -59,14 +59,10 @@ def plot_annotator_confusion(model, annotator, *, ax=None, cmap: str = "Blues", 
     m: pd.DataFrame = model.confusion_.loc[annotator]
     if ax is None:
         _, ax = plt.subplots(figsize=(1.2 + 0.6 * len(m), 1.0 + 0.6 * len(m)))
-    ax.imshow(m.to_numpy(), vmin=0, vmax=1, cmap=cmap, **kwargs)
-    k = len(m)
-    ax.set_xticks(range(k), [str(c) for c in m.columns])
-    ax.set_yticks(range(k), [str(c) for c in m.index])
-    for i in range(k):
-        for j in range(k):
-            v = m.iat[i, j]
-            ax.text(j, i, f"{v:.2f}", ha="center", va="center", color="white" if v > 0.6 else "black", fontsize=8)
+    sns.heatmap(m.astype(float), ax=ax, vmin=0, vmax=1, cmap=cmap, annot=True, fmt=".2f",
+                annot_kws={"fontsize": 8}, cbar=False, xticklabels=[str(c) for c in m.columns],
+                yticklabels=[str(c) for c in m.index], **kwargs)
+    ax.tick_params(axis="y", rotation=0)
     ax.set_xlabel("label given")
     ax.set_ylabel("true label")
     ax.set_title(f"annotator {annotator}: accuracy {model.annotator_accuracy_[annotator]:.2f}")
@@ -85,7 +81,7 @@ def plot_ds_accuracy(model, *, top: int | None = None, ax=None, **kwargs):
     ax : matplotlib.axes.Axes, optional
         Axes to draw on; a new figure when None.
     **kwargs
-        Passed to ``Axes.barh``.
+        Passed to :func:`seaborn.barplot`.
 
     Returns
     -------
@@ -100,6 +96,7 @@ def plot_ds_accuracy(model, *, top: int | None = None, ax=None, **kwargs):
     2
     """
     import matplotlib.pyplot as plt
+    import seaborn as sns
 
     model = _fitted(model, "plot_ds_accuracy")
     acc = model.annotator_accuracy_.sort_values()
@@ -107,8 +104,8 @@ def plot_ds_accuracy(model, *, top: int | None = None, ax=None, **kwargs):
         acc = acc.iloc[: int(top)]
     if ax is None:
         _, ax = plt.subplots(figsize=(5, 1 + 0.22 * len(acc)))
-    ax.barh(np.arange(len(acc)), acc.to_numpy(), color=kwargs.pop("color", "#4C72B0"), **kwargs)
-    ax.set_yticks(np.arange(len(acc)), [str(a) for a in acc.index])
+    sns.barplot(x=acc.to_numpy(dtype=float), y=[str(a) for a in acc.index], orient="h", ax=ax,
+                color=kwargs.pop("color", "#4C72B0"), **kwargs)
     ax.set_xlim(0, 1)
     ax.set_xlabel("estimated accuracy (Dawid-Skene)")
     ax.set_ylabel("annotator")

@@ -1,4 +1,9 @@
-"""Agreement plots: pairwise heatmap with overlap, per-label coefficients, confusion."""
+"""Agreement plots: pairwise heatmap with overlap, per-label coefficients, confusion.
+
+Heatmaps are drawn with :func:`seaborn.heatmap` (NaN cells blank, cell annotations,
+colour bar); the per-label plot keeps ``Axes.errorbar`` because its intervals are the
+bootstrap CIs already computed, which seaborn would re-estimate.
+"""
 
 from __future__ import annotations
 
@@ -59,7 +64,7 @@ def plot_pairwise_heatmap(data: pd.DataFrame, *, metric: str = "cohen_kappa", mi
     ax : matplotlib.axes.Axes, optional
         Axes to draw on; a new figure when None.
     **kwargs
-        Passed to ``Axes.imshow``.
+        Passed to :func:`seaborn.heatmap` (e.g. ``cmap``, ``vmin``, ``vmax``).
 
     Returns
     -------
@@ -72,27 +77,30 @@ def plot_pairwise_heatmap(data: pd.DataFrame, *, metric: str = "cohen_kappa", mi
     'cohen_kappa between annotators'
     """
     import matplotlib.pyplot as plt
+    import seaborn as sns
 
     pairs = pairwise(data, metric=metric, min_overlap=min_overlap)
     val, n = pairwise_matrix(pairs), pairwise_matrix(pairs, column="n")
     if ax is None:
         size = min(4 + 0.3 * len(val), 12)
         _, ax = plt.subplots(figsize=(size, size * 0.85))
-    im = ax.imshow(val.to_numpy(float), cmap=kwargs.pop("cmap", "RdYlGn"), vmin=kwargs.pop("vmin", -0.2),
-                   vmax=kwargs.pop("vmax", 1.0), **kwargs)
-    ax.figure.colorbar(im, ax=ax, label=metric)
-    ticks = np.arange(len(val))
-    ax.set_xticks(ticks, [str(c) for c in val.columns], rotation=90)
-    ax.set_yticks(ticks, [str(c) for c in val.index])
     if annotate is None:
         annotate = len(val) <= 15
+    cells: Any = False
     if annotate:
-        for i in range(len(val)):
-            for j in range(len(val)):
-                if i != j and np.isfinite(n.iat[i, j]):
-                    v = val.iat[i, j]
-                    ax.text(j, i, f"{v:.2f}\nn={int(n.iat[i, j])}" if np.isfinite(v) else f"n={int(n.iat[i, j])}",
-                            ha="center", va="center", fontsize=7)
+        v, k = val.to_numpy(float), n.to_numpy(float)
+        cells = np.full(v.shape, "", dtype=object)
+        has_n = np.isfinite(k) & ~np.eye(len(val), dtype=bool)
+        for i, j in zip(*np.nonzero(has_n)):
+            cells[i, j] = f"{v[i, j]:.2f}\nn={int(k[i, j])}" if np.isfinite(v[i, j]) else f"n={int(k[i, j])}"
+    names = [str(c) for c in val.columns]
+    sns.heatmap(val.astype(float), ax=ax, cmap=kwargs.pop("cmap", "RdYlGn"), vmin=kwargs.pop("vmin", -0.2),
+                vmax=kwargs.pop("vmax", 1.0), annot=cells, fmt="", annot_kws={"fontsize": 7},
+                cbar_kws={"label": metric}, xticklabels=names, yticklabels=names, square=True, **kwargs)
+    if annotate:  # seaborn leaves NaN cells blank: still say how many tasks the pair shares
+        for i, j in zip(*np.nonzero(has_n & ~np.isfinite(v))):
+            ax.text(j + 0.5, i + 0.5, cells[i, j], ha="center", va="center", fontsize=7)
+    ax.tick_params(axis="y", rotation=0)
     ax.set_title(f"{metric} between annotators")
     return ax
 
@@ -160,7 +168,7 @@ def plot_confusion(data: pd.DataFrame, annotator_a: Any, annotator_b: Any = None
     ax : matplotlib.axes.Axes, optional
         Axes to draw on; a new figure when None.
     **kwargs
-        Passed to ``Axes.imshow``.
+        Passed to :func:`seaborn.heatmap`.
 
     Returns
     -------
@@ -173,6 +181,7 @@ def plot_confusion(data: pd.DataFrame, annotator_a: Any, annotator_b: Any = None
     'a'
     """
     import matplotlib.pyplot as plt
+    import seaborn as sns
 
     if (annotator_b is None) == (gold is None):
         raise QAInputError("plot_confusion needs exactly one of 'annotator_b' and 'gold'.")
@@ -189,13 +198,11 @@ def plot_confusion(data: pd.DataFrame, annotator_a: Any, annotator_b: Any = None
         m = m / np.maximum(m.sum(axis=1, keepdims=True), 1)
     if ax is None:
         _, ax = plt.subplots(figsize=(1.5 + 0.5 * K, 1.2 + 0.5 * K))
-    ax.imshow(m, cmap=kwargs.pop("cmap", "Blues"), **kwargs)
     labels = [str(c) for c in coded.categories]
-    ax.set_xticks(range(K), labels, rotation=90)
-    ax.set_yticks(range(K), labels)
-    for i in range(K):
-        for j in range(K):
-            ax.text(j, i, f"{m[i, j]:.2f}" if normalize else f"{int(m[i, j])}", ha="center", va="center", fontsize=8)
+    sns.heatmap(m if normalize else m.astype(int), ax=ax, cmap=kwargs.pop("cmap", "Blues"), annot=True,
+                fmt=".2f" if normalize else "d", annot_kws={"fontsize": 8}, cbar=False,
+                xticklabels=labels, yticklabels=labels, **kwargs)
+    ax.tick_params(axis="y", rotation=0)
     ax.set_ylabel(str(annotator_a))
     ax.set_xlabel(col_name)
     return ax

@@ -1,4 +1,9 @@
-"""Plots of annotator quality: gold accuracy with Wilson CIs, and drift over time."""
+"""Plots of annotator quality: gold accuracy with Wilson CIs, and drift over time.
+
+The drift panel is a :func:`seaborn.lineplot` with one line per annotator; the accuracy
+plot keeps ``Axes.errorbar`` because its intervals are the Wilson CIs already computed,
+which seaborn would re-estimate.
+"""
 
 from __future__ import annotations
 
@@ -77,7 +82,7 @@ def plot_drift(data: pd.DataFrame, *, gold: pd.Series | None = None, annotators=
     ax : matplotlib.axes.Axes, optional
         Axes to draw on; a new figure when None.
     **kwargs
-        Passed to ``Axes.plot``.
+        Passed to :func:`seaborn.lineplot`.
 
     Returns
     -------
@@ -93,6 +98,7 @@ def plot_drift(data: pd.DataFrame, *, gold: pd.Series | None = None, annotators=
     'rolling agreement'
     """
     import matplotlib.pyplot as plt
+    import seaborn as sns
 
     from qa_toolkit._validation import check_option
 
@@ -103,9 +109,13 @@ def plot_drift(data: pd.DataFrame, *, gold: pd.Series | None = None, annotators=
     if ax is None:
         _, ax = plt.subplots(figsize=(7, 3.2))
     col = f"rolling_{metric}"
-    for a in annotators:
-        s = rq[rq["annotator"] == a]
-        ax.plot(s["created_at"], s[col], label=str(a), **kwargs)
+    shown = rq[rq["annotator"].isin(annotators)].assign(annotator=lambda d: d["annotator"].astype(str))
+    drawn = set(shown.dropna(subset=["created_at", col])["annotator"])  # seaborn drops NaN rows
+    order = [str(a) for a in annotators if str(a) in drawn]
+    sns.lineplot(shown, x="created_at", y=col, hue="annotator", hue_order=order, estimator=None,
+                 legend=False, ax=ax, **kwargs)
+    for line, name in zip(ax.get_lines()[-len(order):] if order else [], order):
+        line.set_label(name)  # one line per annotator, in `annotators` order
     ax.set_ylabel(f"rolling {metric}")
     ax.set_xlabel("created_at")
     ax.set_ylim(0, 1.02)

@@ -1,4 +1,4 @@
-"""Plots of the first look at a table: overlap per task and work per annotator."""
+"""Plots of the first look at a table: overlap per task and work per annotator (seaborn)."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ def plot_overlap(data: pd.DataFrame, *, ax=None, **kwargs):
     ax : matplotlib.axes.Axes, optional
         Axes to draw on; a new figure when None.
     **kwargs
-        Passed to ``Axes.bar``.
+        Passed to :func:`seaborn.countplot`.
 
     Returns
     -------
@@ -32,11 +32,13 @@ def plot_overlap(data: pd.DataFrame, *, ax=None, **kwargs):
     'annotators per task'
     """
     import matplotlib.pyplot as plt
+    import seaborn as sns
 
-    counts = task_overview(data)["n_annotators"].value_counts().sort_index()
+    per_task = task_overview(data)["n_annotators"]
     if ax is None:
         _, ax = plt.subplots(figsize=(5, 3))
-    ax.bar(counts.index.astype(str), counts.to_numpy(), color=kwargs.pop("color", "#4C72B0"), **kwargs)
+    sns.countplot(x=per_task.astype(str), order=[str(k) for k in sorted(per_task.unique())], ax=ax,
+                  color=kwargs.pop("color", "#4C72B0"), **kwargs)
     ax.set_xlabel("annotators per task")
     ax.set_ylabel("tasks")
     ax.set_title("Overlap")
@@ -44,7 +46,18 @@ def plot_overlap(data: pd.DataFrame, *, ax=None, **kwargs):
 
 
 def plot_annotator_counts(data: pd.DataFrame, *, top: int = 30, ax=None, **kwargs):
-    """Horizontal bars of tasks labelled per annotator (the ``top`` busiest).
+    """Horizontal bars of tasks labelled per annotator (the ``top`` busiest, busiest first).
+
+    Parameters
+    ----------
+    data : pandas.DataFrame
+        Canonical long table.
+    top : int, default=30
+        How many annotators to show.
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on; a new figure when None.
+    **kwargs
+        Passed to :func:`seaborn.barplot`.
 
     Returns
     -------
@@ -57,11 +70,13 @@ def plot_annotator_counts(data: pd.DataFrame, *, top: int = 30, ax=None, **kwarg
     2
     """
     import matplotlib.pyplot as plt
+    import seaborn as sns
 
-    counts = annotator_overview(data)["n_tasks"].sort_values(ascending=False).head(top)[::-1]
+    counts = annotator_overview(data)["n_tasks"].sort_values(ascending=False, kind="stable").head(top)
     if ax is None:
         _, ax = plt.subplots(figsize=(5, max(2.0, 0.22 * len(counts) + 1)))
-    ax.barh(counts.index.astype(str), counts.to_numpy(), color=kwargs.pop("color", "#55A868"), **kwargs)
+    sns.barplot(x=counts.to_numpy(dtype=float), y=counts.index.astype(str), orient="h", ax=ax,
+                color=kwargs.pop("color", "#55A868"), **kwargs)
     ax.set_xlabel("tasks labelled")
     ax.set_ylabel("annotator")
     ax.set_title(f"Work per annotator (top {len(counts)})")

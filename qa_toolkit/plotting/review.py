@@ -1,9 +1,10 @@
-"""Plots for review: per-annotator agreement bars and review progress by status."""
+"""Plots for review: per-annotator agreement bars and review progress by status (seaborn)."""
 
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import pandas as pd
+import seaborn as sns
 
 from qa_toolkit._validation import QAInputError
 
@@ -11,12 +12,12 @@ __all__ = ["plot_annotator_agreement", "plot_review_status"]
 
 
 def plot_annotator_agreement(table: pd.DataFrame, *, column: str = "agreement", ax=None, **kwargs):
-    """Horizontal bars of ``table[column]`` per annotator (index), lowest at the bottom.
+    """Horizontal bars of ``table[column]`` per annotator (index), lowest at the top.
 
     Parameters
     ----------
     table : pandas.DataFrame
-        Indexed by annotator, e.g. :func:`widgets.annotator_basics`.
+        Indexed by annotator, e.g. :func:`qa_toolkit.widgets.annotator_basics`.
     column : str, default='agreement'
     ax : matplotlib.axes.Axes, optional
 
@@ -35,7 +36,8 @@ def plot_annotator_agreement(table: pd.DataFrame, *, column: str = "agreement", 
     if ax is None:
         _, ax = plt.subplots(figsize=(4, 0.25 * len(table) + 1))
     t = table[column].astype(float).sort_values(kind="stable")
-    ax.barh([str(a) for a in t.index], t.to_numpy(), **kwargs)
+    sns.barplot(x=t.to_numpy(), y=[str(a) for a in t.index], orient="h", ax=ax,
+                color=kwargs.pop("color", "#4C72B0"), **kwargs)
     ax.set_xlabel(column)
     ax.set_ylabel(table.index.name or "annotator")
     return ax
@@ -53,9 +55,8 @@ def plot_review_status(final: pd.DataFrame, *, ax=None, **kwargs):
     if "status" not in getattr(final, "columns", []):
         raise QAInputError("The 'final' parameter of plot_review_status must have a 'status' column (apply_decisions output).")
     order = [s for s in ("accepted", "fixed", "rejected", "skipped", "pending") if s in set(final["status"])]
-    counts = final["status"].value_counts().reindex(order)
     if ax is None:
         _, ax = plt.subplots()
-    ax.bar(order, counts.to_numpy(dtype=float), **kwargs)
+    sns.countplot(x=final["status"].astype(str), order=order, ax=ax, color=kwargs.pop("color", "#4C72B0"), **kwargs)
     ax.set_ylabel("tasks")
     return ax

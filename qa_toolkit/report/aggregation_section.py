@@ -38,7 +38,7 @@ def build_section(ctx: AuditContext) -> Section | None:
     if len(df) == 0 or df["annotator"].nunique() < 2 or df["label"].nunique() > _MAX_CLASSES:
         return None
     random_state = ctx.options.get("random_state", 0)
-    ds = DawidSkene().fit(df)
+    ds = DawidSkene().fit(df, engine=ctx.options.get("engine", "auto"), client=ctx.options.get("scheduler"))
     ctx.cache["dawid_skene"] = ds
     mv = majority_vote(df, random_state=random_state)
     table = ds.label_table().assign(majority_vote=mv)

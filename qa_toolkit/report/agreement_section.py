@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import warnings
 
 from qa_toolkit.report.core import AuditContext, Section, df_to_html, escape, figure_to_html
@@ -26,12 +27,25 @@ def build_section(ctx: AuditContext) -> Section | None:
     from qa_toolkit.plotting.agreement import plot_pairwise_heatmap, plot_per_label
 
     df = ctx.annotations
-    if df["annotator"].nunique() < 2 or df.groupby("task").size().max() < 2 or df.duplicated(["task", "annotator"]).any():
-        return None
+    if df["annotator"].nunique() < 2:
+        return _explain("only one annotator: agreement needs at least two.")
+    from qa_toolkit.agreement.fields import is_typed
+
+    if is_typed(df):
+        return _typed_section(ctx)
+    if df.groupby("task").size().max() < 2:
+        return _explain("no task has labels from two annotators: agreement cannot be measured.")
+    if df.duplicated(["task", "annotator"]).any():
+        n = int(df.duplicated(["task", "annotator"]).sum())
+        return _explain(f"{n:,} repeated label(s) by one annotator on one task (test-retest, or a multi-select "
+                        "field read as a flat table): agreement needs one label per (task, annotator). Measure "
+                        "the repeats with qa.intra_annotator_agreement, or read the field with "
+                        "kinds={field: 'multilabel'}.")
     rs = ctx.options.get("random_state", 0)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        rep = agreement_report(df, n_boot=int(ctx.options.get("n_boot", 200)), random_state=rs)
+        rep = agreement_report(df, n_boot=int(ctx.options.get("n_boot", 200)), random_state=rs,
+                               engine=ctx.options.get("engine", "auto"), client=ctx.options.get("scheduler"))
         fig, axes = plt.subplots(1, 2, figsize=(12, 4.5))
         plot_per_label(df, n_boot=100, random_state=rs, ax=axes[0])
         plot_pairwise_heatmap(df, min_overlap=10, annotate=df["annotator"].nunique() <= 12, ax=axes[1])
@@ -49,3 +63,27 @@ def build_section(ctx: AuditContext) -> Section | None:
     return Section(title="Agreement", html="\n".join(body),
                    tables={"agreement_summary": rep.summary, "agreement_per_label": rep.per_label,
                            "agreement_per_annotator": rep.per_annotator, "agreement_pairwise": rep.pairwise})
+
+
+def _explain(reason: str) -> Section:
+    """A section that says why agreement was not computed (the report never omits it silently)."""
+    return Section(title="Agreement", html=f"<div class='qa-warn'>Agreement not computed: {escape(reason)}</div>")
+
+
+def _typed_section(ctx: AuditContext) -> Section:
+    """One block per field, each with the metrics of its kind (see agreement.fields)."""
+    from qa_toolkit.agreement import agreement_report
+    from qa_toolkit.agreement.fields import MultiFieldReport
+
+    rs = ctx.options.get("random_state", 0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        rep = agreement_report(ctx.annotations, n_boot=int(ctx.options.get("n_boot", 200)), random_state=rs)
+    reports = dict(rep) if isinstance(rep, MultiFieldReport) else {getattr(rep, "field", "label"): rep}
+    body, tables = [], {}
+    for field, r in reports.items():
+        body.append(f"<h3>Field {escape(str(field))} ({escape(str(getattr(r, 'kind', '')))})</h3>")
+        body.append(f"<pre>{escape(str(r))}</pre>")
+        body.append(df_to_html(r.summary))
+        tables["agreement_summary__" + re.sub(r"[^0-9A-Za-z_-]+", "_", str(field))] = r.summary
+    return Section(title="Agreement", html="\n".join(body), tables=tables)

@@ -10,12 +10,14 @@ from __future__ import annotations
 import base64
 import html
 import io
+import os
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
 
-__all__ = ["AuditContext", "Section", "df_to_html", "figure_to_html", "escape"]
+__all__ = ["AuditContext", "Section", "df_to_html", "figure_to_html", "escape", "neutralise_formulas", "write_csv"]
 
 
 @dataclass(frozen=True)
@@ -93,3 +95,56 @@ def figure_to_html(fig: Any, *, dpi: int = 100) -> str:
         pass
     data = base64.b64encode(buf.getvalue()).decode("ascii")
     return f"<img alt='figure' src='data:image/png;base64,{data}'/>"
+
+
+#: Characters that make a spreadsheet read a cell as a formula (OWASP "CSV injection").
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+
+
+def _neutralise(value: Any) -> Any:
+    if isinstance(value, str) and value.startswith(FORMULA_TRIGGERS) and not _NUMBER.fullmatch(value):
+        return "'" + value
+    return value
+
+
+def _neutralise_index(index: pd.Index) -> pd.Index:
+    if isinstance(index, pd.MultiIndex):
+        arrays = [_neutralise_index(index.get_level_values(i)) for i in range(index.nlevels)]
+        return pd.MultiIndex.from_arrays(arrays, names=[_neutralise(n) for n in index.names])
+    if index.dtype == object or isinstance(index.dtype, (pd.StringDtype, pd.CategoricalDtype)):
+        index = pd.Index([_neutralise(v) for v in index], dtype=object, name=index.name)
+    return index.rename(_neutralise(index.name))
+
+
+def neutralise_formulas(df: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``df`` whose text cells cannot run as spreadsheet formulas.
+
+    Text that begins with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return gets a
+    leading ``'`` (the OWASP advice for CSV injection), in cells, index values and column
+    names. Numbers are left alone: numeric columns keep negative values, and a text cell
+    that is just a number (``"-1"``, ``"+2.5e3"``) is not a formula either.
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"label": ["=HYPERLINK(1)", "-1", "ok", "@SUM(A1)"], "score": [-0.5, 1, 2, -3]})
+    >>> neutralise_formulas(df)
+                 label  score
+    0  '=HYPERLINK(1)   -0.5
+    1               -1    1.0
+    2               ok    2.0
+    3       '@SUM(A1)   -3.0
+    """
+    out = df.copy()
+    for i in range(out.shape[1]):
+        series = out.iloc[:, i]
+        if series.dtype == object or isinstance(series.dtype, (pd.StringDtype, pd.CategoricalDtype)):
+            out.isetitem(i, series.astype(object).map(_neutralise))
+    out.columns = _neutralise_index(out.columns)
+    out.index = _neutralise_index(out.index)
+    return out
+
+
+def write_csv(df: pd.DataFrame, path: str | os.PathLike) -> None:
+    """Write a report table as CSV with its text cells neutralised (:func:`neutralise_formulas`)."""
+    neutralise_formulas(df).to_csv(path)

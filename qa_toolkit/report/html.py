@@ -8,7 +8,7 @@ import traceback
 from datetime import datetime, timezone
 from pathlib import Path
 
-from qa_toolkit.report.core import AuditContext, Section, escape
+from qa_toolkit.report.core import AuditContext, Section, escape, write_csv
 
 __all__ = ["SECTION_MODULES", "build_sections", "render_html", "write_report"]
 
@@ -92,7 +92,7 @@ def write_report(sections: list[Section], out_dir, *, title: str = "Annotation a
     for s in sections:
         prefix = s.title.lower().replace(" ", "_").replace("/", "_")
         for name, table in s.tables.items():
-            table.to_csv(out / f"{prefix}__{name}.csv")
+            write_csv(table, out / f"{prefix}__{name}.csv")  # formula-like text neutralised
     page = out / "index.html"
     tmp = out / ".index.html.tmp"
     tmp.write_text(render_html(sections, title=title, subtitle=subtitle), encoding="utf-8")

@@ -47,7 +47,8 @@ def build_section(ctx: AuditContext) -> Section | None:
     rs = ctx.options.get("random_state", 0)
     given = majority_vote(df, tie_policy="first", random_state=rs)
     given = given[given.notna()]
-    notes, tables = [], {}
+    notes: list[str] = []
+    tables: dict[str, pd.DataFrame] = {}
     probs = _align_probs(ctx.pred_probs, df, given, notes)
     emb = None
     if ctx.embeddings is not None:

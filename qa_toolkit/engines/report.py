@@ -1,0 +1,112 @@
+"""``agreement_report`` on the engines' sufficient statistics (out of core, on a cluster).
+
+The summary, its intervals and the per-label table read the task x label counts only, so
+they are computed by the same functions as in memory on the engine's :class:`Coded`
+counts (identical numbers). Pairwise and per-annotator tables need within-task pairs:
+DuckDB computes their sums with joins on ``task``; on Dask they are left empty (say so in
+``notes``). Conger's kappa needs per-row weights for its intervals and is left out.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from qa_toolkit._validation import QAInputError, check_positive_int, check_random_state
+from qa_toolkit.agreement._counts import Coded
+from qa_toolkit.engines import sufficient_statistics
+from qa_toolkit.io.parquet_dataset import ColumnarSource, open_source
+
+__all__ = ["engine_report", "COUNT_METRICS"]
+
+#: Coefficients that are functions of the task x label counts alone.
+COUNT_METRICS = ("percent_agreement", "fleiss_kappa", "krippendorff_alpha", "gwet_ac1", "brennan_prediger")
+
+
+def _pairwise_duckdb(src: ColumnarSource, coded: Coded, *, min_overlap: int) -> pd.DataFrame:
+    from qa_toolkit.agreement.breakdown import _pairwise_frame
+    from qa_toolkit.engines._duckdb import duckdb_pair_confusions
+
+    pc = duckdb_pair_confusions(src)
+    A, K = len(coded.annotators), len(coded.categories)
+    a1 = coded.annotators.get_indexer(pc["a1"])
+    a2 = coded.annotators.get_indexer(pc["a2"])
+    pair = a1.astype(np.int64) * A + a2
+    keys, p = np.unique(pair, return_inverse=True)
+    l1, l2 = coded.categories.get_indexer(pc["l1"]), coded.categories.get_indexer(pc["l2"])
+    conf = np.bincount(p * K * K + l1 * K + l2, weights=pc["n"].to_numpy(), minlength=len(keys) * K * K)
+    conf = conf.reshape(len(keys), K, K)
+    W = np.eye(K)
+    n = conf.sum(axis=(1, 2))
+    po = (conf * W[None]).sum(axis=(1, 2))
+    return _pairwise_frame(keys // A, keys % A, n, po, conf.sum(axis=2), conf.sum(axis=1), coded.annotators, W,
+                           metric="cohen_kappa", min_overlap=min_overlap)
+
+
+def _per_annotator_duckdb(src: ColumnarSource, coded: Coded) -> pd.DataFrame:
+    from qa_toolkit.agreement.breakdown import _per_annotator_frame
+    from qa_toolkit.engines._duckdb import duckdb_annotator_sums
+
+    own, oth = duckdb_annotator_sums(src)
+    A, K = len(coded.annotators), len(coded.categories)
+    a = coded.annotators.get_indexer(own["annotator"])
+    lab = coded.categories.get_indexer(own["label"])
+
+    def per_a(col):
+        return np.bincount(a, weights=own[col].to_numpy(dtype=float), minlength=A)
+
+    own_m = np.bincount(a * K + lab, weights=own["n_shared"].to_numpy(dtype=float), minlength=A * K).reshape(A, K)
+    ao, lo = coded.annotators.get_indexer(oth["annotator"]), coded.categories.get_indexer(oth["label"])
+    oth_m = np.bincount(ao * K + lo, weights=oth["n_all"].to_numpy(dtype=float), minlength=A * K).reshape(A, K)
+    oth_m -= own_m  # the annotator's own label is not an "other" label
+    return _per_annotator_frame(per_a("n_pairs"), per_a("n_agree"), per_a("n_shared"), own_m, oth_m,
+                                per_a("n_labels"), coded.annotators)
+
+
+def engine_report(source: Any, *, engine: str, metrics: Any = None, n_boot: int = 500, min_overlap: int = 10,
+                  random_state: Any = None, ci: str = "bootstrap", client: Any = None):
+    """:func:`qa_toolkit.agreement.agreement_report` computed from an engine's counts.
+
+    Parameters
+    ----------
+    source : columnar source or DataFrame
+    engine : {'duckdb', 'dask', 'pandas'}
+    metrics : list of str, optional
+        From :data:`COUNT_METRICS` (the default: all of them).
+    n_boot, min_overlap, random_state, ci
+        As in ``agreement_report``.
+    client : distributed.Client or str, optional
+        Dask only.
+
+    Returns
+    -------
+    AgreementReport
+    """
+    from qa_toolkit.agreement.bootstrap import confidence_interval
+    from qa_toolkit.agreement.breakdown import per_label
+    from qa_toolkit.agreement.report import AgreementReport, interpret
+
+    n_boot = check_positive_int("n_boot", n_boot, minimum=2, func="agreement_report")
+    metrics = list(COUNT_METRICS) if metrics is None else list(metrics)
+    bad = [m for m in metrics if m not in COUNT_METRICS]
+    if bad:
+        raise QAInputError(f"agreement_report(engine={engine!r}) computes {list(COUNT_METRICS)} from the "
+                           f"task x label counts; {bad} need the rows in memory (engine='pandas').")
+    src = source if isinstance(source, (ColumnarSource, Coded)) else open_source(source, func="agreement_report")
+    coded = src if isinstance(src, Coded) else sufficient_statistics(src, engine=engine, client=client)
+    rng = check_random_state(random_state)
+    parts: list[pd.DataFrame] = [confidence_interval(coded, m, method=ci, n_boot=n_boot, random_state=rng)
+                                 for m in metrics]
+    summary = pd.concat(parts)
+    summary["interpretation"] = [interpret(m, v) for m, v in summary["value"].items()]
+    empty_pairs = pd.DataFrame({"annotator_a": [], "annotator_b": [], "value": [], "n": [], "observed": []})
+    empty_ann = pd.DataFrame({"agreement": [], "kappa": [], "n_tasks": [], "n_labels": []},
+                             index=pd.Index([], name="annotator"))
+    if engine == "duckdb" and isinstance(src, ColumnarSource):
+        pairs, per_ann = _pairwise_duckdb(src, coded, min_overlap=min_overlap), _per_annotator_duckdb(src, coded)
+    else:
+        pairs, per_ann = empty_pairs, empty_ann
+    return AgreementReport(summary=summary, per_label=per_label(coded, n_boot=min(n_boot, 200), random_state=rng),
+                           pairwise=pairs, per_annotator=per_ann)
