@@ -17,7 +17,7 @@ from qa_toolkit._validation import AnnotationFormatError, QAInputError, check_co
 
 __all__ = [
     "KINDS", "REGION_KINDS", "DEFAULT_FIELD", "LEVELS", "field_kinds", "describe_fields",
-    "select_field", "check_one_label", "assigned_pairs",
+    "select_field", "check_one_label", "check_label_field", "assigned_pairs", "LABEL_KINDS",
 ]
 
 KINDS = ("categorical", "multilabel", "ordinal", "interval", "span", "box", "polygon", "keypoints", "text")
@@ -94,6 +94,53 @@ def select_field(data: pd.DataFrame, field: Any = None, *, kinds: dict | None = 
         raise QAInputError(f"The 'field' parameter of {func} must be a field of the table {list(ks)[:20]}. Got {field!r}.")
     sub = data.loc[_fields(data).to_numpy() == field] if len(ks) > 1 else data
     return sub, field, ks[field]
+
+
+#: Kinds whose rows are one label per (task, annotator): the classification engines read them.
+LABEL_KINDS = ("categorical", "ordinal", "interval")
+
+
+def check_label_field(data: pd.DataFrame, *, func: str) -> None:
+    """Refuse a table that is not one categorical (or rating) field.
+
+    Engines written for one label per (task, annotator) — majority vote, Dawid-Skene —
+    call this at their boundary, so regions, multi-label sets, free text or several
+    fields are never counted as votes. Repeated labels of a categorical field pass (they
+    are repeated votes, as in Dawid & Skene 1979).
+
+    Raises
+    ------
+    AnnotationFormatError
+        Naming the field, its kind and the function that handles it, or the fields.
+
+    Examples
+    --------
+    >>> boxes = pd.DataFrame({"task": [1, 1], "annotator": ["a", "a"], "label": ["car", "car"],
+    ...                       "x_min": [0, 5], "y_min": [0, 5], "x_max": [4, 9], "y_max": [4, 9]})
+    >>> check_label_field(boxes, func="majority_vote")
+    Traceback (most recent call last):
+    ...
+    qa_toolkit._validation.AnnotationFormatError: majority_vote reads one label per (task, annotator) of a categorical field, but field 'label' has kind 'box' (regions are not votes). Use qa.to_units / agreement_report(data, field=...) (cross-annotator box matching); for a consensus, qa.consensus_regions(data, field=...).
+    """
+    typed = any(c in data.columns for c in ("field", "kind", "x_min", "points", "rle", "keypoints", "start"))
+    if not typed:
+        return
+    ks = field_kinds(data)
+    if len(ks) > 1:
+        raise AnnotationFormatError(
+            f"{func} reads one field, but the table has {len(ks)} fields {dict(list(ks.items())[:8])}; select "
+            "one (data[data['field'] == name]) or use the function's field= parameter; qa.describe_fields(data) "
+            "lists them.")
+    (f, kind), = ks.items()
+    if kind in LABEL_KINDS:
+        return
+    extra = {"multilabel": "; for a consensus, qa.multilabel_dawid_skene(data, field=...)",
+             "text": ""}.get(kind, "; for a consensus, qa.consensus_regions(data, field=...)")
+    what = {"multilabel": "label sets are not single votes", "text": "free text is not a vote"}.get(
+        kind, "regions are not votes")
+    raise AnnotationFormatError(
+        f"{func} reads one label per (task, annotator) of a categorical field, but field {f!r} has kind "
+        f"{kind!r} ({what}). Use {HANDLER.get(kind, HANDLER['multilabel'])}{extra}.")
 
 
 def check_one_label(data: pd.DataFrame, *, func: str, field: Any = None, kind: str | None = None) -> None:
