@@ -70,4 +70,6 @@ def test_report_section():
     assert "LowOverlapWarning" not in sec.html  # 40 pairable tasks, 40 shared per pair
     assert set(sec.tables) == {"agreement_summary", "agreement_per_label", "agreement_per_annotator", "agreement_pairwise"}
     single = pd.DataFrame({"task": [1, 2], "annotator": ["a", "b"], "label": ["x", "y"]})
-    assert build_section(AuditContext(annotations=single)) is None
+    # the report never omits the section silently: it says why agreement was not computed
+    why = build_section(AuditContext(annotations=single))
+    assert why.title == "Agreement" and "no task has labels from two annotators" in why.html and not why.tables

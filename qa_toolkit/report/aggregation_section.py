@@ -34,6 +34,10 @@ def build_section(ctx: AuditContext) -> Section | None:
 
     from qa_toolkit.plotting.aggregation import plot_annotator_confusion, plot_ds_accuracy
 
+    from qa_toolkit.agreement.fields import is_typed
+
+    if is_typed(ctx.annotations):
+        return _typed_section(ctx)
     df = ctx.annotations[["task", "annotator", "label"]].dropna()
     if len(df) == 0 or df["annotator"].nunique() < 2 or df["label"].nunique() > _MAX_CLASSES:
         return None
@@ -91,3 +95,55 @@ def build_section(ctx: AuditContext) -> Section | None:
             "ds_posteriors": ds.posteriors_,
         },
     )
+
+
+def _typed_section(ctx: AuditContext) -> Section:
+    """Typed tables: a consensus per field with the method of its kind (never rows as votes)."""
+    import warnings
+
+    from qa_toolkit.aggregation.consensus import consensus_regions
+    from qa_toolkit.aggregation.numeric import multilabel_dawid_skene, rating_consensus
+    from qa_toolkit.units.kinds import REGION_KINDS, describe_fields
+
+    data, rs = ctx.annotations, ctx.options.get("random_state", 0)
+    body, tables = [], {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fields = describe_fields(data)
+    for field, kind in fields["kind"].items():
+        sub = data[data["field"] == field] if "field" in data.columns else data
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                if kind in REGION_KINDS:
+                    merged = consensus_regions(data, field=field, random_state=rs)
+                    kept = merged["confidence"] if "confidence" in merged.columns else pd.Series(dtype=float)
+                    text = (f"{len(merged):,} consensus objects (CVAT-style merge); mean share of assigned annotators "
+                            f"who drew each: {kept.mean():.2f}")
+                    table = merged.drop(columns=[c for c in merged.columns if merged[c].dtype == object
+                                                 and c not in ("task", "label")], errors="ignore")
+                elif kind == "multilabel":
+                    table = multilabel_dawid_skene(data, field=field)
+                    text = "per-label binary Dawid-Skene"
+                elif kind in ("ordinal", "interval"):
+                    res = rating_consensus(data, field=field)
+                    table = res.tasks
+                    bias = res.annotators["bias"].abs().sort_values(ascending=False)
+                    text = ("bias-corrected median consensus; largest annotator bias: "
+                            + ", ".join(f"{a} {res.annotators.loc[a, 'bias']:+.2f}" for a in bias.index[:3]))
+                elif kind == "categorical":
+                    ds = DawidSkene().fit(sub.drop(columns=["kind"], errors="ignore"))
+                    table = ds.label_table()
+                    text = f"Dawid-Skene over {len(ds.classes_)} classes"
+                else:
+                    body.append(f"<h3>Field {escape(str(field))} ({escape(kind)})</h3><p>Free text has no "
+                                "consensus label; see the agreement section (similarity).</p>")
+                    continue
+        except Exception as exc:  # one field that cannot be aggregated must not hide the others
+            body.append(f"<h3>Field {escape(str(field))} ({escape(kind)})</h3>"
+                        f"<div class='qa-error'>Not computed: {escape(str(exc))}</div>")
+            continue
+        body += [f"<h3>Field {escape(str(field))} ({escape(kind)})</h3>", f"<p>{escape(text)}</p>",
+                 df_to_html(table.head(50))]
+        tables["consensus__" + "".join(ch if ch.isalnum() else "_" for ch in str(field))] = table
+    return Section(title="Truth inference", html="\n".join(body), tables=tables)
