@@ -16,6 +16,10 @@ def build_section(ctx: AuditContext) -> Section | None:
     from qa_toolkit.plotting.annotators import plot_annotator_accuracy
 
     df = ctx.annotations
+    from qa_toolkit.agreement.fields import is_typed
+
+    if is_typed(df):
+        return _typed_section(ctx)
     rep = annotator_report(df, gold=ctx.gold, pred_probs=ctx.pred_probs, decisions=ctx.options.get("decisions"))
     ctx.cache["annotator_report"] = rep
     flagged = rep[rep["flags"] != ""]
@@ -42,3 +46,24 @@ def build_section(ctx: AuditContext) -> Section | None:
     if len(flagged):
         html.insert(1, f"<p>Most labels among flagged: {escape(flagged['n_labels'].idxmax())}.</p>")
     return Section(title="Annotators", html="\n".join(html), tables=tables)
+
+
+def _typed_section(ctx: AuditContext) -> Section:
+    """One annotator table per field, at the metrics of its kind (annotator_report(field=...))."""
+    import warnings
+
+    from qa_toolkit.units.kinds import field_kinds
+
+    body, tables = [], {}
+    for field, kind in field_kinds(ctx.annotations).items():
+        body.append(f"<h3>Field {escape(str(field))} ({escape(kind)})</h3>")
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                rep = annotator_report(ctx.annotations, field=field)
+        except Exception as exc:  # one field must not hide the others
+            body.append(f"<div class='qa-error'>Not computed: {escape(str(exc))}</div>")
+            continue
+        body.append(df_to_html(rep, max_rows=40))
+        tables["annotators__" + "".join(ch if ch.isalnum() else "_" for ch in str(field))] = rep
+    return Section(title="Annotators", html="\n".join(body), tables=tables)

@@ -18,6 +18,10 @@ def build_section(ctx: AuditContext) -> Section | None:
     df = ctx.annotations
     if df["task"].nunique() == 0:
         return None
+    from qa_toolkit.agreement.fields import is_typed
+
+    if is_typed(df):
+        return _typed_section(ctx)
     ds = ctx.cache.get("dawid_skene")
     posteriors = getattr(ds, "posteriors_", None)
     queue = review_queue(
@@ -46,3 +50,30 @@ def build_section(ctx: AuditContext) -> Section | None:
     if len(queue) and queue["reasons"].iloc[0]:
         html.insert(1, f"<p>First in the queue: task {escape(queue['task'].iloc[0])} ({escape(queue['reasons'].iloc[0])}).</p>")
     return Section(title="Triage", html="\n".join(html), tables={"review_queue": queue, "escalation": esc.reset_index()})
+
+
+def _typed_section(ctx: AuditContext) -> Section:
+    """One review queue per field: items are units (tasks, matched objects, task-labels)."""
+    import warnings
+
+    import pandas as pd
+
+    from qa_toolkit.units.kinds import field_kinds
+
+    body, queues = [], []
+    for field, kind in field_kinds(ctx.annotations).items():
+        body.append(f"<h3>Field {escape(str(field))} ({escape(kind)})</h3>")
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                q = review_queue(ctx.annotations, field=field, issues=ctx.cache.get("label_issues"),
+                                 random_state=ctx.options.get("random_state"))
+        except Exception as exc:  # one field must not hide the others
+            body.append(f"<div class='qa-error'>Not computed: {escape(str(exc))}</div>")
+            continue
+        body.append(f"<p>{len(q)} items ranked.</p>")
+        body.append(df_to_html(q.head(30), max_rows=30))
+        queues.append(q.assign(field=field) if "field" not in q.columns else q)
+    queue = pd.concat(queues, ignore_index=True) if queues else pd.DataFrame()
+    ctx.cache["review_queue"] = queue
+    return Section(title="Triage", html="\n".join(body), tables={"review_queue": queue})
