@@ -32,7 +32,9 @@ class _Codes:
 def _factorize(data: pd.DataFrame, *, func: str, classes=None) -> _Codes:
     """Validate the canonical columns and factorise them (sorted codes)."""
     check_columns(data, ("task", "annotator", "label"), func=func)
-    from qa_toolkit.units.kinds import check_label_field  # layer 2: refuse regions, sets, several fields
+    from qa_toolkit.units.kinds import (
+        check_label_field,  # layer 2: refuse regions, sets, several fields
+    )
 
     check_label_field(data, func=func)
     if len(data) == 0:

@@ -32,9 +32,8 @@ def build_section(ctx: AuditContext) -> Section | None:
     """
     import matplotlib.pyplot as plt
 
-    from qa_toolkit.plotting.aggregation import plot_annotator_confusion, plot_ds_accuracy
-
     from qa_toolkit.agreement.fields import is_typed
+    from qa_toolkit.plotting.aggregation import plot_annotator_confusion, plot_ds_accuracy
 
     if is_typed(ctx.annotations):
         return _typed_section(ctx)
