@@ -106,6 +106,15 @@ def _choose_k(x: np.ndarray, rng: np.random.Generator, sample_size: int) -> tupl
         lab = _kmeans(sample, k, _seed(rng)).labels_
         scores[k] = silhouette_score(sample, lab) if len(np.unique(lab)) > 1 else -1.0
     s = pd.Series(scores, name="silhouette").rename_axis("n_clusters")
+    if len(cands) > 1 and int(s.idxmax()) == cands[-1]:
+        import warnings
+
+        from ._validation import QAWarning
+
+        warnings.warn(
+            f"embedding_clusters: the silhouette search chose its largest candidate, k={cands[-1]} (the search "
+            f"stops at min(200, sample_size / 10)); the data may hold more groups. Pass n_clusters= (e.g. the "
+            "number of classes or concepts you expect) or a larger sample_size.", QAWarning, stacklevel=3)
     return int(s.idxmax()), s
 
 

@@ -282,3 +282,17 @@ def test_cluster_gallery_headless(rng):
     assert "text of" in texts.grid.children[0].children[0].value
     with pytest.raises(TypeError, match="needs the result of qa.embedding_clusters"):
         ClusterGallery(res.items)
+
+
+def test_silhouette_search_warns_when_it_hits_its_cap():
+    """60 tight groups but a 200-item sample: the search stops at k = 20 and says so."""
+    import warnings as _w
+
+    rng = np.random.default_rng(0)
+    centres = rng.normal(size=(60, 16))
+    x = np.repeat(centres, 10, axis=0) + 0.01 * rng.normal(size=(600, 16))
+    with _w.catch_warnings(record=True) as caught:
+        _w.simplefilter("always")
+        res = qa.embedding_clusters(x, sample_size=200, random_state=0)
+    assert res.items["cluster"].nunique() == 20
+    assert any("largest candidate, k=20" in str(w.message) for w in caught)
