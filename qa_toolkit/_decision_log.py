@@ -117,7 +117,7 @@ class DecisionLog:
         self._offset = 0
         self.annotations_hash: str | None = None
         if annotations is not None:
-            from qa_toolkit.review import annotations_hash, consensus_labels
+            from qa_toolkit._review_tables import annotations_hash, consensus_labels
 
             check_columns(annotations, ("task", "annotator", "label"), name="annotations", func="DecisionLog")
             self.annotations_hash = annotations_hash(annotations)

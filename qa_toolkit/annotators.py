@@ -19,7 +19,7 @@ from qa_toolkit._validation import (
     check_positive_int,
 )
 from qa_toolkit.annotators_kinds import others_majority_share, relative_low_agreement, task_mean_ci
-from qa_toolkit.sampling import wilson_interval
+from qa_toolkit.stats import wilson_interval
 
 __all__ = ["annotator_report", "loo_agreement", "check_gold", "same_label", "final_decision_table"]
 

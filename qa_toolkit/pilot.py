@@ -265,7 +265,7 @@ def pilot_report(
             sev = {(str(t), str(given)) for t, given in severe_pairs}
             wrong = wrong & np.array([(str(t), str(given)) in sev for t, given in zip(truth, g["label"])], dtype=bool)
         k, n = int(wrong.sum()), len(g)
-        from qa_toolkit.sampling import wilson_interval
+        from qa_toolkit.stats import wilson_interval
 
         elo, ehi = wilson_interval(k, n, confidence=confidence)
         rate = k / n if n else np.nan

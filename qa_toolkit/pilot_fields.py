@@ -180,7 +180,7 @@ def field_pilot_report(data: pd.DataFrame, *, field: Any = None, kinds: dict | N
         k, n, what = _rating_errors(data, d, field, kind, kinds, gold, severe_distance)
     else:
         k, n, what = _decision_errors(data, field, kind, kinds, assignments, iou_threshold, rng)
-    from qa_toolkit.sampling import wilson_interval
+    from qa_toolkit.stats import wilson_interval
 
     lo, hi = wilson_interval(k, n, confidence=confidence)
     rate = k / n if n else np.nan

@@ -276,7 +276,7 @@ def _code(data: Any, *, func: str, categories: Any, min_annotators: int) -> Code
         )
     if has_duplicate_pairs(t, a, len(tasks), len(annotators)):
         # -- agreement conventions (issue 10): test-retest vs regions message (delimited edit) --
-        from qa_toolkit.agreement._common import duplicate_error
+        from qa_toolkit.agreement._labels import duplicate_error
 
         raise duplicate_error(data, func=func)
     K = len(cats)
@@ -301,7 +301,7 @@ def agreement_weights(weights: Any, n_categories: Any, *, func: str) -> np.ndarr
     taken as is.
     """
     # -- agreement conventions (issue 10): scores from label values (delimited edit) --
-    from qa_toolkit.agreement._common import category_scores
+    from qa_toolkit.agreement._labels import category_scores
 
     K, scores = category_scores(n_categories)
     # -- end of delimited edit --

@@ -126,7 +126,7 @@ def is_typed(data: pd.DataFrame) -> bool:
 
 
 def _summary(rows: list[dict]) -> pd.DataFrame:
-    from qa_toolkit.agreement.report import interpret
+    from qa_toolkit.agreement._result import interpret
 
     s = pd.DataFrame(rows).set_index("metric")
     for c in ("ci_low", "ci_high"):

@@ -84,9 +84,9 @@ def engine_report(source: Any, *, engine: str, metrics: Any = None, n_boot: int 
     -------
     AgreementReport
     """
+    from qa_toolkit.agreement._result import AgreementReport, interpret
     from qa_toolkit.agreement.bootstrap import confidence_interval
     from qa_toolkit.agreement.breakdown import per_label
-    from qa_toolkit.agreement.report import AgreementReport, interpret
 
     n_boot = check_positive_int("n_boot", n_boot, minimum=2, func="agreement_report")
     metrics = list(COUNT_METRICS) if metrics is None else list(metrics)

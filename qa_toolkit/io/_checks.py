@@ -18,7 +18,7 @@ import pandas as pd
 
 from qa_toolkit._table_checks import _non_scalar
 from qa_toolkit._validation import AnnotationFormatError
-from qa_toolkit.io._common import Problems
+from qa_toolkit.io._problems import Problems
 from qa_toolkit.table import AnnotationWarning
 
 __all__ = ["check_rows", "warn_mixed_types", "drop_duplicate_regions", "mark_multilabel"]

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import warnings
-from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -23,7 +21,6 @@ import pandas as pd
 
 from qa_toolkit._validation import AnnotationFormatError, check_option
 from qa_toolkit.table import (
-    AnnotationWarning,
     AssignmentFrame,
     canonical_frame,
     validate_annotations,
@@ -192,56 +189,13 @@ def to_float(value: Any, *, what: str) -> float:
         raise ValueError(f"{what}: expected a number, got {value!r}") from None
 
 
-class Problems:
-    """Collects skipped records; raises at the first one under ``errors='raise'``.
-
-    Parameters
-    ----------
-    path : pathlib.Path or str
-        The file, cited in every message.
-    errors : {'raise', 'warn'}
-        Policy for bad records.
-    func : str
-        The public function, cited when ``errors`` is invalid.
-    """
-
-    def __init__(self, path: Any, errors: str, *, func: str) -> None:
-        check_option("errors", errors, ["raise", "warn"], func=func)
-        self.path = str(path)
-        self.errors = errors
-        self.skipped: Counter = Counter()
-        self.notes: Counter = Counter()
-        self.first: dict[str, str] = {}
-
-    def bad(self, where: str, message: str, *, kind: str = "invalid record") -> None:
-        """A record that cannot be read: raise, or skip and count it."""
-        full = f"{self.path}: {where}: {message}"
-        if self.errors == "raise":
-            raise AnnotationFormatError(full + " (pass errors='warn' to skip such records and count them)")
-        self.skipped[kind] += 1
-        self.first.setdefault(kind, full)
-
-    def note(self, kind: str, example: str = "") -> None:
-        """Something kept out of the labels on purpose (cancelled, unsupported type) or repaired."""
-        self.notes[kind] += 1
-        if example:
-            self.first.setdefault(kind, example)
-
-    def report(self) -> None:
-        """Emit one :class:`AnnotationWarning` with all counts (nothing is dropped silently)."""
-        if not self.skipped and not self.notes:
-            return
-        parts = [f"skipped {n} {k} (first: {self.first.get(k, '')})" for k, n in self.skipped.items()]
-        parts += [f"{n} {k}" + (f" (e.g. {self.first[k]})" if k in self.first else "") for k, n in self.notes.items()]
-        warnings.warn(f"{self.path}: " + "; ".join(parts) + ".", AnnotationWarning, stacklevel=3)
-
-
-from qa_toolkit.io._checks import (  # noqa: E402 - _checks imports Problems from this module
+from qa_toolkit.io._checks import (  # noqa: E402
     check_rows,
     drop_duplicate_regions,
     mark_multilabel,
     warn_mixed_types,
 )
+from qa_toolkit.io._problems import Problems  # noqa: E402,F401  (re-exported for the readers)
 
 
 def finish(columns: dict[str, Any], problems: Problems, *, validate: bool = True,
