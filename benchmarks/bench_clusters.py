@@ -62,7 +62,7 @@ def main(argv=None):
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--skip-fixed", action="store_true", help="only the run with n_clusters chosen by silhouette")
     a = p.parse_args(argv)
-    from qa_toolkit.clusters import embedding_clusters
+    from qa_toolkit.errors.clusters import embedding_clusters
 
     print(f"cores: {os.cpu_count()}, dim {a.dim}")
     print("| method | n | seconds | clusters | ARI vs concepts | minority precision | minority recall |")

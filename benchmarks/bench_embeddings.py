@@ -24,7 +24,7 @@ from collections import Counter
 
 import numpy as np
 
-from qa_toolkit.neighbours import neighbour_inconsistency
+from qa_toolkit.errors.neighbours import neighbour_inconsistency
 
 
 def baseline_sklearn_loop(x: np.ndarray, labels: np.ndarray, k: int) -> np.ndarray:
@@ -97,7 +97,7 @@ def bench_clip(n_images, batch_size, seed):
     import open_clip
     import torch
 
-    from qa_toolkit.embeddings import ClipEmbedder
+    from qa_toolkit.errors.embeddings import ClipEmbedder
 
     rng = np.random.default_rng(seed)
     images = [rng.integers(0, 256, size=(256, 256, 3), dtype=np.uint8) for _ in range(n_images)]

@@ -57,7 +57,7 @@ def main(argv=None):
     p.add_argument("--exact-max", type=int, default=100_000, help="largest n for the exact faiss comparison")
     p.add_argument("--seed", type=int, default=0)
     a = p.parse_args(argv)
-    from qa_toolkit.neighbours import (
+    from qa_toolkit.errors.neighbours import (
         _LAST_IVF,
         nearest_neighbours,
         neighbour_inconsistency,

@@ -37,6 +37,11 @@ from bench_agreement import make_table  # noqa: E402
 warnings.simplefilter("ignore")
 
 
+def load() -> str:
+    """The 1-minute load average (benchmarks on a shared machine: read ratios, not seconds)."""
+    return Path("/proc/loadavg").read_text().split()[0]
+
+
 def best(f, repeat=3):
     times = []
     for _ in range(repeat):
@@ -51,7 +56,8 @@ def bench_coefficients(n_labels: int, peer_max: int) -> None:
 
     df = make_table(n_labels, 5, 50)
     floor = best(lambda: np.bincount(df["label"].to_numpy()), 5)
-    print(f"\n### Coefficients on {n_labels:,} labels (np.bincount over the rows: {floor:.3f} s)\n")
+    print(f"\n### Coefficients on {n_labels:,} labels (np.bincount over the rows: {floor:.3f} s; "
+          f"load average {load()})\n")
     print("| coefficient | s (best of 3) | x bincount | krippendorff pivot path s | peer / ours |")
     print("|---|---:|---:|---:|---:|")
     peer = np.nan
@@ -69,11 +75,45 @@ def bench_coefficients(n_labels: int, peer_max: int) -> None:
         print(f"| {f.__name__} | {t:.3f} | {t / floor:.1f} | {p:.2f} | {p / t:.1f} |")
 
 
+def bench_memory(n_labels: int) -> None:
+    """Peak memory (tracemalloc: numpy and pandas buffers) of each coefficient vs the input table."""
+    import tracemalloc
+
+    from qa_toolkit.agreement import (
+        brennan_prediger,
+        cohen_kappa,
+        conger_kappa,
+        fleiss_kappa,
+        gwet_ac1,
+        krippendorff_alpha,
+        percent_agreement,
+    )
+
+    df = make_table(n_labels, 5, 50)
+    table = int(df.memory_usage(deep=True).sum())
+    print(f"\n### Peak memory on {n_labels:,} labels (input table {table / 2**20:.0f} MiB, "
+          "memory_usage(deep=True))\n")
+    print("| coefficient | peak MiB | x input table |")
+    print("|---|---:|---:|")
+    calls = {f.__name__: (lambda f=f: f(df)) for f in (krippendorff_alpha, fleiss_kappa, gwet_ac1, brennan_prediger,
+                                                         percent_agreement, conger_kappa)}
+    calls["krippendorff_alpha(level='interval')"] = lambda: krippendorff_alpha(df, level="interval")
+    calls["cohen_kappa(0, 10)"] = lambda: cohen_kappa(df, 0, 10)
+    for name, f in calls.items():
+        f()  # warm imports and caches outside the measurement
+        tracemalloc.start()
+        f()
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        print(f"| {name} | {peak / 2**20:.0f} | {peak / table:.2f} |")
+
+
 def bench_report(n_labels: int) -> None:
     from qa_toolkit.agreement import agreement_report
 
     df = make_table(n_labels, 5, 50)
-    print(f"\n### agreement_report on {n_labels:,} labels (6 coefficients, per label, pairwise, per annotator)\n")
+    print(f"\n### agreement_report on {n_labels:,} labels (6 coefficients, per label, pairwise, per annotator; "
+          f"load average {load()})\n")
     print("| ci | s |")
     print("|---|---:|")
     for ci in ("analytic", "bootstrap"):
@@ -93,22 +133,23 @@ def bench_ds(n_tasks: int, n_annotators: int, crowdkit: bool) -> None:
         df = df.drop_duplicates(["task", "annotator"]).reset_index(drop=True)
     print(f"\n### Dawid-Skene, 100 iterations, {df['task'].nunique():,} tasks, "
           f"{df['annotator'].nunique():,} annotators, {len(df):,} labels\n")
-    print("| implementation | s | accuracy vs truth |")
-    print("|---|---:|---:|")
-    t0 = time.perf_counter()
+    print(f"(load average {load()}; CPU s = process time of all threads)\n")
+    print("| implementation | s | CPU s | accuracy vs truth |")
+    print("|---|---:|---:|---:|")
+    c0, t0 = time.process_time(), time.perf_counter()
     ds = DawidSkene(max_iter=100, tol=0.0).fit(df)
-    t = time.perf_counter() - t0
+    t, cpu = time.perf_counter() - t0, time.process_time() - c0
     acc = float((ds.labels_.to_numpy() == truth.loc[ds.labels_.index].to_numpy()).mean())
-    print(f"| qa_toolkit ({ds.n_iter_} iterations) | {t:.2f} | {acc:.4f} |")
+    print(f"| qa_toolkit ({ds.n_iter_} iterations) | {t:.2f} | {cpu:.2f} | {acc:.4f} |")
     if crowdkit:
         from crowdkit.aggregation import DawidSkene as CK
 
-        t0 = time.perf_counter()
+        c0, t0 = time.process_time(), time.perf_counter()
         ck = CK(n_iter=100, tol=0.0).fit(df.rename(columns={"annotator": "worker"}))
-        t = time.perf_counter() - t0
+        t, cpu = time.perf_counter() - t0, time.process_time() - c0
         lab = ck.labels_.sort_index()
         acc = float((lab.to_numpy() == truth.loc[lab.index].to_numpy()).mean())
-        print(f"| crowd-kit 1.4 | {t:.2f} | {acc:.4f} |")
+        print(f"| crowd-kit 1.4 | {t:.2f} | {cpu:.2f} | {acc:.4f} |")
 
 
 def _child(engine: str, path: str) -> None:
@@ -131,8 +172,16 @@ def _child(engine: str, path: str) -> None:
 
         ds = DawidSkene(max_iter=20).fit(path, engine="duckdb")
         out = int(ds.label_table()["n_annotations"].sum())
+    elif engine == "alpha_duckdb":  # the count-based coefficient out of core, end to end
+        from qa_toolkit.agreement import krippendorff_alpha
+        from qa_toolkit.engines import sufficient_statistics
+
+        coded = sufficient_statistics(path, engine="duckdb")
+        alpha = krippendorff_alpha(coded)
+        out = int(coded.counts.sum())
+        print(json.dumps({"alpha": alpha}), file=sys.stderr)
     else:  # pandas: read everything, then code
-        from qa_toolkit.agreement._counts import code_annotations
+        from qa_toolkit.engines.coding import code_annotations
 
         df = pd.read_parquet(path, columns=["task", "annotator", "label"])
         out = int(code_annotations(df, func="bench").counts.sum())
@@ -150,6 +199,41 @@ def write_parquet(n_rows: int, root: Path, n_files: int = 8) -> None:
         df["task"] += i * (per // 5)
         (root / f"batch={i}").mkdir(parents=True, exist_ok=True)
         df.to_parquet(root / f"batch={i}" / "part.parquet", index=False)
+
+
+def write_big_parquet(n_rows: int, root: Path, rows_per_file: int = 10_000_000) -> None:
+    """``n_rows`` labels as hive partitions of small dtypes (task int32, annotator int16, label int8),
+    written file by file with pyarrow (the memory of one file at a time)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    for i in range(-(-n_rows // rows_per_file)):
+        per = min(rows_per_file, n_rows - i * rows_per_file)
+        df = make_table(per, 5, 50, seed=i)
+        table = pa.table({"task": (df["task"].to_numpy() + i * (rows_per_file // 5)).astype(np.int32),
+                          "annotator": df["annotator"].to_numpy().astype(np.int16),
+                          "label": df["label"].to_numpy().astype(np.int8)})
+        (root / f"batch={i}").mkdir(parents=True, exist_ok=True)
+        pq.write_table(table, root / f"batch={i}" / "part.parquet")
+
+
+def bench_out_of_core(n_rows: int, root: Path) -> None:
+    """alpha and Dawid-Skene (20 iterations) through DuckDB on a Parquet folder, each in its own process."""
+    t0 = time.perf_counter()
+    if not root.exists():
+        write_big_parquet(n_rows, root)
+    size = sum(f.stat().st_size for f in root.rglob("*.parquet")) / 2**30
+    print(f"\n### Out of core: {n_rows:,} labels in {root} ({size:.2f} GiB Parquet, written in "
+          f"{time.perf_counter() - t0:.0f} s; load average {Path('/proc/loadavg').read_text().split()[0]})\n")
+    print("| step | s | peak RSS GiB | labels counted |")
+    print("|---|---:|---:|---:|")
+    for eng in ("alpha_duckdb", "ds_duckdb"):
+        r = subprocess.run([sys.executable, __file__, "--child", eng, str(root)], capture_output=True, text=True)
+        if r.returncode:
+            print(f"| {eng} | failed: {r.stderr.strip().splitlines()[-1][:80]} | | |")
+            continue
+        out = json.loads(r.stdout.strip().splitlines()[-1])
+        print(f"| {eng} | {out['s']:.1f} | {out['peak_rss_gib']:.2f} | {out['rows']:,} |")
 
 
 def bench_engines(n_rows: int, engines: list[str]) -> None:
@@ -214,7 +298,10 @@ def main(argv=None) -> None:
     ap.add_argument("--parquet-rows", type=int, default=5_000_000)
     ap.add_argument("--dask-rows", type=int, default=1_000_000)
     ap.add_argument("--peer-max", type=int, default=5_000_000, help="largest size for the krippendorff pivot path")
-    ap.add_argument("--only", nargs="+", default=["coefficients", "report", "ds", "engines", "dask"])
+    ap.add_argument("--memory-labels", type=int, default=5_000_000)
+    ap.add_argument("--big-rows", type=int, default=200_000_000, help="rows for --only outofcore")
+    ap.add_argument("--big-dir", default="/tmp/qa_big", help="Parquet folder for --only outofcore (kept)")
+    ap.add_argument("--only", nargs="+", default=["coefficients", "memory", "report", "ds", "engines", "dask"])
     ap.add_argument("--no-crowdkit", action="store_true")
     ap.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
@@ -222,9 +309,11 @@ def main(argv=None) -> None:
         return _child(*args.child)
     if args.quick:
         args.labels, args.report_labels, args.ds_tasks, args.ds_annotators = 100_000, 100_000, 20_000, 200
-        args.parquet_rows, args.dask_rows = 200_000, 100_000
+        args.parquet_rows, args.dask_rows, args.memory_labels = 200_000, 100_000, 100_000
     if "coefficients" in args.only:
         bench_coefficients(args.labels, args.peer_max)
+    if "memory" in args.only:
+        bench_memory(args.memory_labels)
     if "report" in args.only:
         bench_report(args.report_labels)
     if "ds" in args.only:
@@ -233,6 +322,8 @@ def main(argv=None) -> None:
         bench_engines(args.parquet_rows, ["duckdb", "polars", "pandas", "ds_duckdb"])
     if "dask" in args.only:
         bench_dask(args.dask_rows)
+    if "outofcore" in args.only:  # not in the default list: writes --big-rows rows to --big-dir
+        bench_out_of_core(args.big_rows, Path(args.big_dir))
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from qa_toolkit.annotators import annotator_report
-from qa_toolkit.sampling import wilson_interval
+from qa_toolkit.stats import wilson_interval
 from qa_toolkit.triage import review_queue
 
 

@@ -14,9 +14,9 @@ Data (read-only, from ``../shared/datasets`` via ``qa_toolkit.datasets.dataset_p
 Protocol: all 10,000 images are ranked; positives are the 54 validated errors, every
 other image is a negative. Baseline: cleanlab's self-confidence ranking
 (``cleanlab.rank.get_label_quality_scores(method='self_confidence')``, ascending).
-Fused: ``qa_toolkit.fusion.fused_issue_table`` with the CIFAR-10H votes and the same
+Fused: ``qa_toolkit.errors.fusion.fused_issue_table`` with the CIFAR-10H votes and the same
 probabilities, default equal-weight rank fusion (no parameter fitted on the 54 labels;
-see the module docstring of ``qa_toolkit.fusion`` for how the rule was chosen).
+see the module docstring of ``qa_toolkit.errors.fusion`` for how the rule was chosen).
 Metrics: average precision (sklearn) and precision at 54.
 
 Run: ``python benchmarks/cifar10_label_errors.py``; the last line is
@@ -69,7 +69,7 @@ def run_benchmark(data_home=None) -> dict:
     from cleanlab.rank import get_label_quality_scores
     from sklearn.metrics import average_precision_score
 
-    from qa_toolkit.fusion import fused_issue_table
+    from qa_toolkit.errors.fusion import fused_issue_table
 
     d = load_cifar10(data_home)
     y = d["is_error"].to_numpy()

@@ -20,18 +20,18 @@ _SCALAR_KINDS = {"string", "integer", "floating", "mixed-integer-float", "boolea
 Problem = tuple[str, np.ndarray]
 
 
-def _py(v: object) -> object:
+def py_value(v: object) -> object:
     return v.item() if hasattr(v, "item") and not isinstance(v, (str, bytes)) else v
 
 
-def _record(data: pd.DataFrame, i: int) -> str:
+def record_name(data: pd.DataFrame, i: int) -> str:
     """Name row ``i`` as the user knows it: task id, annotation id, result, field."""
     row = data.iloc[i]
-    parts = [f"task {_py(row['task'])!r}"] if "task" in data.columns else []
+    parts = [f"task {py_value(row['task'])!r}"] if "task" in data.columns else []
     for col, name in (("annotator", "annotator"), ("annotation_id", "annotation id"),
                       ("_loc", ""), ("region_id", "region id"), ("field", "field")):
         if col in data.columns and not _isna(row[col]):
-            v = _py(row[col])
+            v = py_value(row[col])
             if col == "_loc":
                 parts.append(f"result #{v}" if isinstance(v, int) else str(v))
             else:
@@ -39,7 +39,7 @@ def _record(data: pd.DataFrame, i: int) -> str:
     return "record " + ", ".join(parts) if parts else f"row {i}"
 
 
-def _non_scalar(col: pd.Series) -> np.ndarray:
+def non_scalar(col: pd.Series) -> np.ndarray:
     """Cells holding lists, dicts, sets or tuples (a C-speed type check first)."""
     if col.dtype != object or pd.api.types.infer_dtype(col, skipna=True) in _SCALAR_KINDS:
         return np.zeros(len(col), dtype=bool)
@@ -53,12 +53,12 @@ def _isna(v: object) -> bool:
         return False
 
 
-def _rows(mask: np.ndarray, limit: int = 3, data: pd.DataFrame | None = None) -> str:
+def rows_phrase(mask: np.ndarray, limit: int = 3, data: pd.DataFrame | None = None) -> str:
     idx = np.flatnonzero(mask)
     more = f" and {len(idx) - limit} more" if len(idx) > limit else ""
     if data is None:
         return f"row(s) {', '.join(str(i) for i in idx[:limit])}{more}"
-    return "; ".join(_record(data, int(i)) for i in idx[:limit]) + more
+    return "; ".join(record_name(data, int(i)) for i in idx[:limit]) + more
 
 
 #: Heuristics from the seeds' QA guides, reported as counted warnings (not errors).
@@ -66,7 +66,7 @@ MAX_ASPECT_RATIO = 10.0
 MIN_BOX_SIDE = 4.0  # pixels
 
 
-def _box_problems(data: pd.DataFrame, kind: np.ndarray, iw: Any, ih: Any, rec: Callable[[np.ndarray], str],
+def box_problems(data: pd.DataFrame, kind: np.ndarray, iw: Any, ih: Any, rec: Callable[[np.ndarray], str],
                   where: str, notes: list[str]) -> list[Problem]:
     out: list[Problem] = []
     box = data[_BOX].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)
@@ -121,7 +121,7 @@ def _corners(data: pd.DataFrame, box: np.ndarray) -> np.ndarray:
     return out
 
 
-def _point_problems(data: pd.DataFrame, kind: np.ndarray, iw: Any, ih: Any, rec: Callable[[np.ndarray], str],
+def point_problems(data: pd.DataFrame, kind: np.ndarray, iw: Any, ih: Any, rec: Callable[[np.ndarray], str],
                     where: str) -> list[Problem]:
     out: list[Problem] = []
     pts = data["points"].to_numpy(dtype=object)

@@ -83,6 +83,16 @@ def build_parser() -> argparse.ArgumentParser:
         "--scheduler", default=None, metavar="ADDRESS",
         help="Dask scheduler address for --engine dask (e.g. tcp://host:8786; default: a local cluster)",
     )
+    audit.add_argument(
+        "--progress", action=argparse.BooleanOptionalAction, default=None,
+        help="progress bars per section on stderr (default: when stderr is a terminal); stdout stays clean",
+    )
+    audit.add_argument(
+        "--data-root", default=None, metavar="DIR",
+        help="folder where the items' image paths resolve, for thumbnails in the queues (default: the input's folder)",
+    )
+    audit.add_argument("--n-boot", type=int, default=200, metavar="N",
+                       help="bootstrap resamples for agreement intervals (default 200)")
     audit.add_argument("--title", default=None, help="report title")
     audit.add_argument("--random-state", type=int, default=0, help="seed for every random step (default 0)")
     audit.add_argument("--debug", action="store_true", help="show tracebacks")
@@ -220,7 +230,13 @@ def _check_decision_log(path: str, annotations: pd.DataFrame) -> None:
 
     _existing(path, "decision-log")
     log = DecisionLog(path, annotations=annotations, read_only=True)
-    apply_decisions(annotations, log.read())
+    try:
+        apply_decisions(annotations, log.read())
+    except (ValueError, TypeError) as exc:
+        if path in str(exc):
+            raise
+        raise _BadInput(f"--decision-log: {path} was written for other annotations (or they changed since): "
+                        f"{_one_line(exc)}") from None
 
 
 def _load_input(args) -> tuple[pd.DataFrame, pd.Series | None, str, dict]:
@@ -255,22 +271,31 @@ def _load_input(args) -> tuple[pd.DataFrame, pd.Series | None, str, dict]:
 
 # -- commands -----------------------------------------------------------------------------------
 def _audit(args) -> int:
+    from datetime import datetime, timezone
+
     from qa_toolkit.report.core import AuditContext
+    from qa_toolkit.report.decision import decision_block
     from qa_toolkit.report.html import build_sections, write_report
+    from qa_toolkit.report.provenance import provenance_section
 
     t0 = time.perf_counter()
+    started = datetime.now(timezone.utc)
+    if args.n_boot < 1:
+        raise _BadInput(f"--n-boot must be a positive number of resamples; got {args.n_boot}")
     out = _check_out(args.out)
     for path, what in ((args.gold, "gold"), (args.pred_probs, "pred-probs"), (args.gate, "gate"),
                        (args.decision_log, "decision-log")):
         _existing(path, what)
     _say(f"reading {args.input} ...")
+    t_read = time.perf_counter()
     df, gold, name, notes = _load_input(args)
+    read_seconds = round(time.perf_counter() - t_read, 3)
     if args.gold:
         gold = _read_gold(args.gold, df)
     probs = _read_pred_probs(args.pred_probs, df) if args.pred_probs else None
     gate_config = None
     if args.gate:
-        from qa_toolkit.gate import load_gate_config
+        from qa_toolkit.release import load_gate_config
 
         try:
             gate_config = load_gate_config(args.gate)
@@ -284,16 +309,28 @@ def _audit(args) -> int:
         gold=gold,
         pred_probs=probs,
         options={"source": name, "random_state": args.random_state, "gate_config": gate_config,
-                 "engine": args.engine, "scheduler": args.scheduler,
-                 "decision_log": args.decision_log, **notes},
+                 "engine": args.engine, "scheduler": args.scheduler, "n_boot": args.n_boot,
+                 "decision_log": args.decision_log, "data_root": args.data_root,
+                 "input_path": None if args.input.startswith("dataset:") else args.input, **notes},
     )
-    from qa_toolkit.agreement._counts import shared_coding
+    from qa_toolkit.engines.coding import shared_coding
 
     if args.scheduler and args.engine != "dask":
         raise _BadInput("--scheduler is only used with --engine dask")
+    progress = sys.stderr.isatty() if args.progress is None else args.progress
+    ctx.cache["section_seconds"] = {"(reading the input)": read_seconds}
     with shared_coding():  # every section reads one coding of the table
-        sections = build_sections(ctx, debug=args.debug)
-    page = write_report(sections, out, title=args.title or f"Annotation audit: {name}", subtitle=name)
+        sections = build_sections(ctx, debug=args.debug, progress=progress)
+    t_decide = time.perf_counter()
+    head, decision = decision_block(ctx)
+    ctx.cache["section_seconds"]["(decision: verdict and findings)"] = round(time.perf_counter() - t_decide, 3)
+    params = {k: v for k, v in vars(args).items() if k not in ("command", "debug")}
+    prov, line = provenance_section(df, source=name, input_path=ctx.options["input_path"], parameters=params,
+                                    started=started, seconds=time.perf_counter() - t0,
+                                    section_seconds=ctx.cache.get("section_seconds", {}),
+                                    fields=ctx.cache.get("fields"))
+    page = write_report(sections, out, title=args.title or f"Annotation audit: {name}", subtitle=name,
+                        head=line + head, tail=[decision, prov])
     for err in ctx.cache.get("section_errors", []):
         _say(f"warning: section failed: {_one_line(err)}")
     _say(f"report written to {page.resolve()} ({time.perf_counter() - t0:.1f} s)")
@@ -301,7 +338,7 @@ def _audit(args) -> int:
     if gate_config is not None:
         result = ctx.cache.get("gate_result")
         if result is None:
-            from qa_toolkit.gate import evaluate_gate
+            from qa_toolkit.release import evaluate_gate
 
             result = evaluate_gate(df, gate_config, gold=gold, pred_probs=probs)
         _say(str(result))

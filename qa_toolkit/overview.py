@@ -19,6 +19,23 @@ def _check(data: pd.DataFrame, func: str) -> None:
     check_columns(data, REQUIRED_COLUMNS, func=func)
 
 
+def _distinct_per_group(g: np.ndarray, n_groups: int, v: np.ndarray) -> np.ndarray:
+    """Distinct non-missing values ``v`` (codes >= 0) per group ``g`` (codes >= 0), in linear time.
+
+    Hash-deduplicates the (group, value) pairs (``pd.unique``, no sort) and counts them with
+    one ``bincount``: the same numbers as ``groupby(...).nunique()`` without its per-group work.
+    """
+    ok = (g >= 0) & (v >= 0)
+    width = np.int64(v.max() + 1) if ok.any() else np.int64(1)
+    pairs = pd.unique(g[ok].astype(np.int64) * width + v[ok])
+    return np.bincount(pairs // width, minlength=n_groups)
+
+
+def _codes(col: pd.Series, *, sort: bool) -> tuple[np.ndarray, pd.Index]:
+    codes, uniques = pd.factorize(col, sort=sort)
+    return np.asarray(codes), pd.Index(uniques)
+
+
 def summary(data: pd.DataFrame) -> pd.Series:
     """Headline counts of a canonical table.
 
@@ -36,7 +53,9 @@ def summary(data: pd.DataFrame) -> pd.Series:
     0.5
     """
     _check(data, "summary")
-    per_task = data.groupby("task", sort=False)["annotator"].nunique()
+    t, tasks = _codes(data["task"], sort=False)
+    a, _ = _codes(data["annotator"], sort=False)
+    per_task = pd.Series(_distinct_per_group(t, len(tasks), a))
     return pd.Series(
         {
             "n_rows": len(data),
@@ -63,13 +82,16 @@ def task_overview(data: pd.DataFrame) -> pd.DataFrame:
     [2, 1]
     """
     _check(data, "task_overview")
-    g = data.groupby("task", sort=True)
+    t, tasks = _codes(data["task"], sort=True)
+    a, _ = _codes(data["annotator"], sort=False)
+    v, _ = _codes(data["label"], sort=False)
     out = pd.DataFrame(
         {
-            "n_annotators": g["annotator"].nunique(),
-            "n_rows": g.size(),
-            "n_distinct_labels": g["label"].nunique(),
-        }
+            "n_annotators": _distinct_per_group(t, len(tasks), a),
+            "n_rows": np.bincount(t[t >= 0], minlength=len(tasks)),
+            "n_distinct_labels": _distinct_per_group(t, len(tasks), v),
+        },
+        index=tasks.rename("task"),
     )
     out["unanimous"] = (out["n_distinct_labels"] == 1) & (out["n_annotators"] >= 2)
     return out
@@ -88,8 +110,12 @@ def annotator_overview(data: pd.DataFrame) -> pd.DataFrame:
     """
     _check(data, "annotator_overview")
     n_tasks_total = data["task"].nunique()
-    g = data.groupby("annotator", sort=True)
-    out = pd.DataFrame({"n_tasks": g["task"].nunique(), "n_rows": g.size()})
+    g = data.groupby("annotator", sort=True, observed=True)
+    a, annotators = _codes(data["annotator"], sort=True)
+    t, _ = _codes(data["task"], sort=False)
+    out = pd.DataFrame({"n_tasks": _distinct_per_group(a, len(annotators), t),
+                        "n_rows": np.bincount(a[a >= 0], minlength=len(annotators))},
+                       index=annotators.rename("annotator"))
     out["share_of_tasks"] = out["n_tasks"] / max(n_tasks_total, 1)
     counts = data.groupby(["annotator", "label"], sort=True).size().rename("n")
     top = counts.sort_values(ascending=False, kind="stable").groupby(level=0).head(1).reset_index(level=1)
@@ -141,7 +167,10 @@ def data_issues(data: pd.DataFrame) -> pd.DataFrame:
     dup = data.duplicated().to_numpy()
     if dup.any():
         frames.append(_issue_rows(data, dup, "duplicate_row", "same as an earlier row"))
-    n_ann = data.groupby("task")["annotator"].transform("nunique").to_numpy()
+    t, tasks = _codes(data["task"], sort=False)
+    a, _ = _codes(data["annotator"], sort=False)
+    per_task = _distinct_per_group(t, len(tasks), a)
+    n_ann = np.where(t >= 0, per_task[np.maximum(t, 0)], np.nan)  # no task: neither single nor multi (as groupby)
     single = (n_ann < 2) & ~data.duplicated("task").to_numpy()
     if single.any() and (n_ann >= 2).any():
         frames.append(_issue_rows(data, single, "single_annotator_task", "only one annotator: no agreement possible"))

@@ -86,7 +86,7 @@ def canonical_frame(records: list[dict] | pd.DataFrame) -> pd.DataFrame:
             i = int(np.flatnonzero(lost.to_numpy())[0])
             warnings.warn(
                 f"{int(lost.sum())} unparseable 'created_at' value(s) set to NaT (first: {raw.iloc[i]!r} "
-                f"in {_record(df, i)}); expected ISO 8601 dates.",
+                f"in {record_name(df, i)}); expected ISO 8601 dates.",
                 AnnotationWarning,
                 stacklevel=2,
             )
@@ -99,12 +99,12 @@ def _where(source: str | None) -> str:
 
 
 from qa_toolkit._table_checks import (  # noqa: E402
-    _box_problems,
-    _non_scalar,
-    _point_problems,
-    _py,
-    _record,
-    _rows,
+    box_problems,
+    non_scalar,
+    point_problems,
+    py_value,
+    record_name,
+    rows_phrase,
 )
 
 
@@ -175,7 +175,7 @@ def validate_annotations(
     notes: list[str] = []
 
     def rec(mask: np.ndarray) -> str:
-        return _rows(mask, data=data)
+        return rows_phrase(mask, data=data)
 
     for col in REQUIRED_COLUMNS:
         bad = data[col].isna().to_numpy()
@@ -184,7 +184,7 @@ def validate_annotations(
                 (f"Field {col!r} is missing (NaN/None) in {rec(bad)}{where}; "
                  f"expected a {col} for every row.", bad)
             )
-        bad = _non_scalar(data[col])
+        bad = non_scalar(data[col])
         if bad.any():  # lists or dicts crash every analysis with "unhashable type"
             v = data[col][bad].iloc[0]
             problems.append(
@@ -215,14 +215,14 @@ def validate_annotations(
             bad = (data[col].notna() & num.isna()).to_numpy()
             if bad.any():
                 problems.append((f"Field {col!r} is not a number in {rec(bad)}{where}: expected the image size "
-                                 f"in pixels, got {_py(data[col][bad].iloc[0])!r}.", bad))
+                                 f"in pixels, got {py_value(data[col][bad].iloc[0])!r}.", bad))
     if "image_width" in data.columns and "image_height" in data.columns:
         iw = pd.to_numeric(data["image_width"], errors="coerce").to_numpy(dtype=float)
         ih = pd.to_numeric(data["image_height"], errors="coerce").to_numpy(dtype=float)
     if all(c in data.columns for c in _BOX):
-        problems += _box_problems(data, kind, iw, ih, rec, where, notes)
+        problems += box_problems(data, kind, iw, ih, rec, where, notes)
     if "points" in data.columns:
-        problems += _point_problems(data, kind, iw, ih, rec, where)
+        problems += point_problems(data, kind, iw, ih, rec, where)
     if "start" in data.columns and "end" in data.columns:
         st = pd.to_numeric(data["start"], errors="coerce").to_numpy(dtype=float)
         en = pd.to_numeric(data["end"], errors="coerce").to_numpy(dtype=float)

@@ -110,9 +110,11 @@ def test_ds_attributes_shapes(toy_annotations):
 
 def test_ds_log_likelihood_monotone(rng):
     df, _, _ = _synthetic(rng, n_tasks=200)
-    h = np.array(DawidSkene(max_iter=50, tol=0).fit(df).history_)
+    h = np.array(DawidSkene(max_iter=50, tol=0, smoothing=0.0).fit(df).history_)
     assert len(h) == 50
-    assert (np.diff(h) >= -1e-8 * np.abs(h[1:])).all()  # EM never decreases the likelihood
+    # maximum-likelihood EM never decreases the likelihood (with smoothing > 0 EM climbs the
+    # posterior, likelihood + log Dirichlet prior, and the likelihood alone may dip)
+    assert (np.diff(h) >= -1e-8 * np.abs(h[1:])).all()
 
 
 def test_ds_recovers_truth_and_annotator_skill(rng):
@@ -307,3 +309,58 @@ def test_label_dtypes():
     single = base.assign(label="only")
     ds = DawidSkene().fit(single)
     assert ds.labels_.tolist() == ["only", "only"] and ds.posteriors_.shape == (2, 1)
+
+
+# --- smoothing (issue 12) -------------------------------------------------------------
+
+
+def _one_class_annotator():
+    """Annotators a-d label 60 tasks (truth alternates cat/dog, a-c always right, d mostly);
+    'x' only ever sees cat tasks and labels them all 'cat'."""
+    rows = []
+    for i in range(60):
+        truth = "cat" if i % 2 == 0 else "dog"
+        for a in "abc":
+            rows.append((i, a, truth))
+        rows.append((i, "d", truth if i % 5 else ("dog" if truth == "cat" else "cat")))
+        if truth == "cat":
+            rows.append((i, "x", "cat"))
+    return pd.DataFrame(rows, columns=["task", "annotator", "label"])
+
+
+def test_ds_default_smoothing_keeps_unseen_class_rows_non_degenerate():
+    df = _one_class_annotator()
+    plain = DawidSkene(smoothing=0.0).fit(df).confusion_.loc[("x", "dog")]
+    smooth = DawidSkene().fit(df).confusion_.loc[("x", "dog")]
+    # x never saw a dog: without smoothing the row is whatever a ~1e-10 posterior mass made it
+    # (degenerate: one cell ~1); with the default it is close to uniform
+    assert plain.max() > 0.99
+    assert smooth.min() > 0.4
+    # the row x has evidence for barely moves (30 cat labels + 0.01 pseudo-counts)
+    cat_row = DawidSkene().fit(df).confusion_.loc[("x", "cat")]
+    assert cat_row["cat"] == pytest.approx(30.01 / 30.02, abs=1e-6)
+
+
+def test_ds_prior_smoothing_and_validation(toy_annotations):
+    classes = ["dog", "cat", "bird", "fish"]  # nobody says fish
+    assert DawidSkene(classes=classes, smoothing=0.0).fit(toy_annotations).priors_["fish"] < 1e-290
+    pri = DawidSkene(classes=classes).fit(toy_annotations).priors_
+    n = toy_annotations["task"].nunique()
+    # (posterior mass + s) / (n + K s); the posterior mass on fish is ~2.5e-4 here
+    floor = 0.01 / (n + 4 * 0.01)
+    assert floor <= pri["fish"] <= 1.05 * floor
+    assert DawidSkene(classes=classes, prior_smoothing=0.0).fit(toy_annotations).priors_["fish"] < 1e-4
+    with pytest.raises(QAInputError, match="'prior_smoothing'"):
+        DawidSkene(prior_smoothing=-1).fit(toy_annotations)
+
+
+def test_ds_smoothing_zero_equals_crowdkit():
+    ck = pytest.importorskip("crowdkit.aggregation")  # dev dependency (pyproject [dev])
+    rng = np.random.default_rng(3)
+    df, _, _ = _synthetic(rng, n_tasks=300)
+    ours = DawidSkene(smoothing=0.0, max_iter=30, tol=0.0).fit(df)
+    theirs = ck.DawidSkene(n_iter=30, tol=0.0).fit(df.rename(columns={"annotator": "worker"}))
+    p = theirs.probas_.loc[ours.posteriors_.index, ours.posteriors_.columns]
+    # crowd-kit clips error probabilities at 1e-10 (its _EPS); no cell is that small here
+    np.testing.assert_allclose(ours.posteriors_.to_numpy(), p.to_numpy(), atol=1e-8)
+    np.testing.assert_allclose(ours.priors_.to_numpy(), theirs.priors_.loc[ours.priors_.index].to_numpy(), atol=1e-10)

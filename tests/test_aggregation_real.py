@@ -56,8 +56,11 @@ CASES = [
     ("zheng2017_s_rel", 0.615, 0.605, 0.53, 4460),
     # Denominator: the 333 gold tasks that have answers (1,184 of the 1,517 gold tasks
     # have none; over all 1,517 accuracy would be ~0.167, cf. Zheng Table 6's ~36 %).
-    # Crowd-Kit DS 0.748 (crowd-kit 1.4.2 in our run: 0.7658); ours 0.7628.
-    ("zheng2017_s_adult", 0.748, 0.745, 0.74, 333),
+    # Crowd-Kit DS 0.748 (crowd-kit 1.4.2 in our run: 0.7658); ours 0.7628 with smoothing=0
+    # (test_s_adult_unsmoothed), 0.7387 with the default smoothing=0.01 (issue 12): 8 of 333
+    # tasks, within one standard error (0.024) of the published figure. S_Adult has many
+    # annotators with a handful of labels, whose rows the pseudo-count moves most.
+    ("zheng2017_s_adult", 0.748, 0.735, 0.74, 333),
     # No published DS figure here; measured 0.8414 (MV 0.824).
     ("zheng2017_s_dog", None, 0.835, 0.815, 807),
     # No published DS figure here; measured 0.6404 (MV 0.638): DS barely beats MV.
@@ -88,6 +91,12 @@ def test_ds_accuracy_against_gold(shared_datasets, name, published, floor, mv_fl
         assert mv == pytest.approx(0.994, abs=0.0005)  # Snow et al. 2008, Sec. 4.3
     elif name != "zheng2017_s_adult":  # S_Adult: DS below MV, as in the Crowd-Kit table
         assert acc > mv
+
+
+def test_s_adult_unsmoothed(shared_datasets):
+    d = load_dataset("zheng2017_s_adult")
+    acc, n = _acc(DawidSkene(smoothing=0.0).fit_predict(d.annotations), d.gold)
+    assert n == 333 and acc >= 0.76  # measured 0.7628 (Crowd-Kit DS 0.748, its 1.4.2 run 0.7658)
 
 
 def test_gold_clamping_helps_on_s_rel(shared_datasets):

@@ -322,8 +322,8 @@ def test_conger_se_equals_irrcac_loop_with_missing_labels(seed, weights):
 
 @pytest.mark.parametrize("level", ["interval", "ratio"])
 def test_alpha_analytic_for_fixed_distances(irrcac, level):
-    from qa_toolkit.agreement._counts import code_annotations
     from qa_toolkit.agreement.analytic import _alpha_weights, alpha_se
+    from qa_toolkit.engines.coding import code_annotations
 
     df = _raw(irrcac / "raw_5observers.csv")
     coded = code_annotations(df, func="test")

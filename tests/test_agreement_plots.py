@@ -73,3 +73,31 @@ def test_report_section():
     # the report never omits the section silently: it says why agreement was not computed
     why = build_section(AuditContext(annotations=single))
     assert why.title == "Agreement" and "no task has labels from two annotators" in why.html and not why.tables
+
+
+def test_confusion_heatmaps_with_15_classes_scale_and_rotate_their_labels():
+    from qa_toolkit.aggregation import DawidSkene
+    from qa_toolkit.plotting.aggregation import plot_annotator_confusion
+    from qa_toolkit.plotting.agreement import plot_confusion
+
+    rng = np.random.default_rng(0)
+    names = [f"class_{chr(97 + k)}_long_name" for k in range(15)]
+    truth = rng.integers(0, 15, 200)
+    df = pd.DataFrame([(t, a, names[truth[t] if rng.random() < 0.8 else rng.integers(0, 15)])
+                       for t in range(200) for a in ("a", "b", "c")], columns=["task", "annotator", "label"])
+    for ax in (plot_annotator_confusion(DawidSkene().fit(df), "a"), plot_confusion(df, "a", "b")):
+        w, h = ax.figure.get_size_inches()
+        assert w >= 8 and h >= 8  # grows with the classes (a fixed 4-inch box would cramp 15 names)
+        assert len(ax.get_xticklabels()) == 15
+        assert {t.get_rotation() for t in ax.get_xticklabels()} == {90.0}
+        assert {t.get_rotation() for t in ax.get_yticklabels()} == {0.0}
+
+
+def test_plot_per_label_draws_a_given_table_without_recomputing(monkeypatch):
+    import qa_toolkit.plotting.agreement as pa
+
+    table = pd.DataFrame({"value": [0.2, 0.7], "ci_low": [0.1, 0.6], "ci_high": [0.3, 0.8]},
+                         index=pd.Index(["b", "a"], name="label"))
+    monkeypatch.setattr(pa, "per_label", lambda *a, **k: (_ for _ in ()).throw(AssertionError("recomputed")))
+    ax = pa.plot_per_label(pd.DataFrame({"task": [1], "annotator": ["x"], "label": ["a"]}), table=table)
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["b", "a"]  # sorted by value, as computed

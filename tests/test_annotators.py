@@ -7,7 +7,7 @@ from scipy.stats import pearsonr, spearmanr
 
 from qa_toolkit._validation import QAInputError
 from qa_toolkit.annotators import annotator_report, loo_agreement, same_label
-from qa_toolkit.sampling import wilson_interval
+from qa_toolkit.stats import wilson_interval
 
 REQUIRED = ["n_labels", "agreement", "gold_accuracy", "gold_ci_low", "gold_ci_high", "ds_accuracy",
             "median_lead_time", "flags"]
@@ -165,3 +165,18 @@ def test_report_row_order_and_relabel_invariance(toy_annotations):
     renamed = toy_annotations.assign(annotator=toy_annotations["annotator"].map(lambda s: "w_" + s))
     b = annotator_report(renamed, dawid_skene=False, min_labels=1)
     np.testing.assert_allclose(a["agreement"].to_numpy(), b["agreement"].to_numpy())
+
+
+def test_report_agreement_is_the_one_per_annotator_definition():
+    """Issue #12: one per-annotator agreement (leave-one-out, CI over tasks) for every reader."""
+    from qa_toolkit.annotators import annotator_agreement
+    from qa_toolkit.datasets import load_dataset
+
+    d = load_dataset("dawid_skene_1979").annotations
+    rep = annotator_report(d, dawid_skene=False)
+    one = annotator_agreement(d)
+    cols = ["n_labels", "n_tasks", "agreement", "agreement_ci_low", "agreement_ci_high"]
+    pd.testing.assert_frame_equal(rep[cols], one[cols], check_dtype=False)
+    # by hand for clinician 1 on patient 1: leave-one-out shares averaged over their rows
+    loo = loo_agreement(d)
+    assert one.loc[1, "agreement"] == pytest.approx(float(loo[d["annotator"] == 1].mean()))

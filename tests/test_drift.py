@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from qa_toolkit._validation import AnnotationFormatError
-from qa_toolkit.drift import cusum, drift_report, rolling_quality
+from qa_toolkit.annotators import cusum, drift_report, rolling_quality
 
 
 def test_cusum_by_hand():

@@ -1,4 +1,4 @@
-"""Tests for qa_toolkit.duplicates (near-duplicate pairs and groups)."""
+"""Tests for qa_toolkit.errors.duplicates (near-duplicate pairs and groups)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from qa_toolkit._validation import QAInputError
-from qa_toolkit.duplicates import duplicate_groups, near_duplicates
+from qa_toolkit.errors.duplicates import duplicate_groups, near_duplicates
 
 
 def _brute_pairs(x, threshold):
@@ -75,9 +75,9 @@ def test_groups_follow_chains_and_flag_conflicts():
     out = duplicate_groups(x, threshold=np.cos(np.deg2rad(16)), labels=["a", "a", "b", "a", "c", "c"])
     assert out["group"].tolist() == [0, 0, 0, 1, 2, 2]
     assert out["group_size"].tolist() == [3, 3, 3, 1, 2, 2]
-    assert out["is_duplicate_conflict_issue"].tolist() == [True, True, True, False, False, False]
-    np.testing.assert_allclose(out["duplicate_conflict_score"], [2 / 3, 2 / 3, 1 / 3, 1, 1, 1])
-    assert out.index.name == "item"
+    assert out["is_duplicate_issue"].tolist() == [True, True, True, False, False, False]
+    np.testing.assert_allclose(out["duplicate_score"], [2 / 3, 2 / 3, 1 / 3, 1, 1, 1])
+    assert out.index.name == "task"
 
 
 def test_no_pairs_gives_empty_table_with_columns():

@@ -1,4 +1,4 @@
-"""Tests for qa_toolkit.embeddings: validation, projection, the map, and the CLIP embedder.
+"""Tests for qa_toolkit.errors.embeddings: validation, projection, the map, and the CLIP embedder.
 
 The CLIP tests run the real open_clip code path with a tiny randomly initialised
 architecture saved to a local checkpoint (no download).
@@ -12,7 +12,12 @@ import numpy as np
 import pytest
 
 from qa_toolkit._validation import QAInputError, QAWarning
-from qa_toolkit.embeddings import ClipEmbedder, Embedder, check_embeddings, project_embeddings
+from qa_toolkit.errors.embeddings import (
+    ClipEmbedder,
+    Embedder,
+    check_embeddings,
+    project_embeddings,
+)
 from qa_toolkit.plotting.embeddings import plot_embedding_map
 
 # ---------------------------------------------------------------- validation / projection

@@ -13,9 +13,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from qa_toolkit.duplicates import duplicate_groups, near_duplicates
-from qa_toolkit.embeddings import MobileNetV2Embedder, SentenceTransformerEmbedder
-from qa_toolkit.neighbours import neighbour_inconsistency
+from qa_toolkit.errors.duplicates import duplicate_groups, near_duplicates
+from qa_toolkit.errors.embeddings import MobileNetV2Embedder, SentenceTransformerEmbedder
+from qa_toolkit.errors.neighbours import neighbour_inconsistency
 
 pytestmark = pytest.mark.clip
 
@@ -77,7 +77,7 @@ def test_near_duplicates_find_augmented_copies_with_conflicts(lfw):
     conflicts = out[out["is_label_conflict"]]
     assert set(zip(conflicts["item_a"], conflicts["item_b"])) == set(zip(copies_of[:4], copy_rows[:4]))
     groups = duplicate_groups(x, threshold=0.99, labels=all_labels)
-    assert groups["is_duplicate_conflict_issue"].sum() >= 8  # 4 conflicting pairs, both members
+    assert groups["is_duplicate_issue"].sum() >= 8  # 4 conflicting pairs, both members
 
 
 @pytest.fixture(scope="module")

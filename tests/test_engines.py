@@ -13,8 +13,8 @@ import pytest
 from qa_toolkit import AnnotationFormatError, QAInputError
 from qa_toolkit.aggregation import DawidSkene
 from qa_toolkit.agreement import agreement_report, fleiss_kappa
+from qa_toolkit.agreement.out_of_core import COUNT_METRICS
 from qa_toolkit.engines import choose_engine, sufficient_statistics
-from qa_toolkit.engines.report import COUNT_METRICS
 from qa_toolkit.io import read_annotations
 
 pa = pytest.importorskip("pyarrow")

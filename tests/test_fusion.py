@@ -1,4 +1,4 @@
-"""Tests for qa_toolkit.fusion (the fused issue table) and the CIFAR-10 benchmark."""
+"""Tests for qa_toolkit.errors.fusion (the fused issue table) and the CIFAR-10 benchmark."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from qa_toolkit._validation import QAInputError
-from qa_toolkit.fusion import fused_issue_table, rank_fuse
+from qa_toolkit.errors.fusion import fused_issue_table, rank_fuse
 
 BENCH = Path(__file__).resolve().parents[1] / "benchmarks" / "cifar10_label_errors.py"
 

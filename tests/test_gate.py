@@ -6,7 +6,8 @@ import pandas as pd
 import pytest
 
 from qa_toolkit._validation import QAInputError
-from qa_toolkit.gate import CHECKS, GateResult, evaluate_gate, label_agreement, load_gate_config
+from qa_toolkit.agreement import label_agreement
+from qa_toolkit.release import CHECKS, GateResult, evaluate_gate, load_gate_config
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
@@ -51,7 +52,9 @@ def test_yaml_file_and_errors(tmp_path):
 def test_all_checks_pass_on_clean_reviewed_data():
     df = _clean()
     gold = pd.Series({t: ["x", "y"][t % 2] for t in range(0, 60, 5)})
-    issues = pd.DataFrame({"task": [3, 4], "is_label_issue": [True, False], "is_duplicate_conflict_issue": [False, False]})
+    # the issue contract: a flag with its score (cleanlab's label_quality is read as label's score)
+    issues = pd.DataFrame({"task": [3, 4], "is_label_issue": [True, False], "label_quality": [0.1, 0.9],
+                           "is_duplicate_issue": [False, False], "duplicate_score": [1.0, 1.0]})
     decisions = pd.DataFrame({"seq": range(6), "task": [3, 10, 20, 30, 40, 50], "decision": "accept"})
     res = evaluate_gate(df, {"checks": {name: {} for name in CHECKS}}, gold=gold, issues=issues, decisions=decisions)
     assert isinstance(res, GateResult) and res.passed, str(res)
@@ -66,7 +69,8 @@ def test_each_check_can_fail():
     df.loc[(df["task"] < 30) & (df["annotator"] == "a"), "label"] = "z"  # 'a' disagrees on 30 tasks
     df = pd.concat([df, pd.DataFrame({"task": [99], "annotator": ["a"], "label": [None]})], ignore_index=True)
     gold = pd.Series({0: "x", 2: "x", 4: "x"})
-    issues = pd.DataFrame({"is_label_issue": [True, True], "is_duplicate_conflict_issue": [True, False],
+    issues = pd.DataFrame({"is_label_issue": [True, True], "label_score": [0.2, 0.3],
+                           "is_duplicate_issue": [True, False], "duplicate_score": [0.5, 0.5],
                            "group": [1, 1]}, index=pd.Index([5, 6], name="task"))
     decisions = pd.DataFrame({"seq": [1, 2], "task": [5, 5], "decision": ["accept", "undo"]})
     cfg = {"checks": {"agreement_ci_low": 0.95, "gold_pass_rate": 0.9, "missing_label_rate": 0.0,
@@ -115,3 +119,22 @@ def test_example_configs_on_bluebirds(shared_datasets):
     # 2,677 of 4,212 bluebird labels on gold tasks match gold (Welinder et al. 2010 gold)
     assert t.loc["gold_pass_rate", "value"] == pytest.approx(2677 / 4212)
     assert not t.loc["agreement_ci_low", "passed"]
+
+
+def test_gate_reads_any_contract_table_and_refuses_others():
+    """Regression (issue #12): a fused table (task, is_fused_issue, fused_score) was ignored."""
+    df = _clean()
+    fused = pd.DataFrame({"task": [3, 7, 8], "is_fused_issue": [True, True, False], "fused_score": [0.1, 0.2, 0.9],
+                          "is_label_issue": [True, True, True], "label_quality": [0.1, 0.1, 0.1]})
+    decisions = pd.DataFrame({"seq": [0], "task": [3], "decision": ["fix"]})
+    res = evaluate_gate(df, {"checks": {"unresolved_review_items": 0}}, issues=fused, decisions=decisions)
+    row = res.table.set_index("check").loc["unresolved_review_items"]
+    # only the fused flag counts (its components are inside it): task 7 is open, 3 was fixed
+    assert row["value"] == 1 and not row["passed"] and "fused" in row["why"]
+    two = [pd.DataFrame({"task": [7], "is_neighbour_issue": [True], "neighbour_score": [0.0]}),
+           pd.DataFrame({"task": [9], "is_cluster_minority_issue": [True], "cluster_minority_score": [0.1]})]
+    res = evaluate_gate(df, {"checks": {"unresolved_review_items": 0}}, issues=two)
+    assert res.table.set_index("check").loc["unresolved_review_items", "value"] == 2
+    with pytest.raises(QAInputError, match=r"issue contract.*\['is_issue'\]"):
+        evaluate_gate(df, {"checks": {"unresolved_review_items": 0}},
+                      issues=pd.DataFrame({"task": [1], "is_issue": [True]}))

@@ -1,4 +1,4 @@
-"""Tests for qa_toolkit.label_errors (cleanlab wrappers)."""
+"""Tests for qa_toolkit.errors.label_issues (cleanlab wrappers)."""
 
 from __future__ import annotations
 
@@ -10,12 +10,8 @@ from cleanlab.rank import get_label_quality_scores
 from sklearn.metrics import roc_auc_score
 
 from qa_toolkit._validation import QAInputError
-from qa_toolkit.label_errors import (
-    CrowdlabResult,
-    crowdlab,
-    find_label_issues,
-    out_of_sample_pred_probs,
-)
+from qa_toolkit.errors.label_issues import find_label_issues, out_of_sample_pred_probs
+from qa_toolkit.errors.multiannotator import CrowdlabResult, crowdlab
 
 CLASSES = ["bird", "cat", "dog"]
 
@@ -39,7 +35,9 @@ def _noisy(rng, n=300, flip=0.1):
 def test_find_label_issues_recovers_flipped_labels(rng):
     labels, probs, flipped = _noisy(rng)
     out = find_label_issues(labels, probs)
-    assert list(out.columns) == ["given_label", "suggested_label", "label_quality", "is_label_issue"]
+    assert list(out.columns) == ["given_label", "suggested_label", "label_score", "is_label_issue",
+                                 "label_quality"]
+    assert out["label_quality"].equals(out["label_score"])  # alias from before the issue-table contract
     assert out.index.name == "task" and out.index.equals(labels.index)
     flagged = out["is_label_issue"].to_numpy()
     assert out["is_label_issue"].dtype == bool
@@ -48,8 +46,8 @@ def test_find_label_issues_recovers_flipped_labels(rng):
     assert recall > 0.8, recall
     assert precision > 0.7, precision
     # lower quality = more likely mislabelled
-    assert roc_auc_score(flipped, -out["label_quality"]) > 0.95
-    assert out["label_quality"].between(0, 1).all()
+    assert roc_auc_score(flipped, -out["label_score"]) > 0.95
+    assert out["label_score"].between(0, 1).all()
 
 
 def test_find_label_issues_matches_cleanlab_scores_and_array_input(rng):
@@ -57,13 +55,13 @@ def test_find_label_issues_matches_cleanlab_scores_and_array_input(rng):
     codes = pd.Index(CLASSES).get_indexer(labels)
     expected = get_label_quality_scores(codes, probs.to_numpy(), method="normalized_margin")
     out = find_label_issues(labels.to_numpy(), probs.to_numpy(), classes=CLASSES, score_method="normalized_margin")
-    np.testing.assert_allclose(out["label_quality"].to_numpy(), expected)
+    np.testing.assert_allclose(out["label_score"].to_numpy(), expected)
     assert isinstance(out.index, pd.RangeIndex)
     # DataFrame rows in another order are aligned on task
     shuffled = probs.sample(frac=1.0, random_state=0)
     np.testing.assert_allclose(
-        find_label_issues(labels, shuffled)["label_quality"].to_numpy(),
-        find_label_issues(labels, probs)["label_quality"].to_numpy(),
+        find_label_issues(labels, shuffled)["label_score"].to_numpy(),
+        find_label_issues(labels, probs)["label_score"].to_numpy(),
     )
 
 
@@ -115,7 +113,8 @@ def test_crowdlab_ranks_random_annotator_last_and_beats_majority(rng):
     lq, aq = res.label_quality, res.annotator_quality
     assert lq.index.name == "task" and set(lq.index) == set(df["task"])
     assert {"consensus_label", "consensus_quality", "annotator_agreement", "num_annotations",
-            "label_quality", "is_label_issue"} <= set(lq.columns)
+            "label_quality", "label_score", "is_label_issue"} <= set(lq.columns)
+    assert lq["label_score"].equals(lq["consensus_quality"])
     assert aq.index.name == "annotator" and aq["annotator_quality"].idxmin() == "e"
     assert set(aq["worst_class"]) <= set(CLASSES)
     acc = (lq["consensus_label"] == truth.loc[lq.index]).mean()
@@ -207,7 +206,7 @@ def test_find_label_issues_on_cifar10_test_set(shared_datasets):
     assert (out["suggested_label"].to_numpy()[candidates] != given[candidates]).all()
     # validated errors score lower than the other candidates
     rest = np.setdiff1d(candidates, errors)
-    assert out["label_quality"].to_numpy()[errors].mean() < out["label_quality"].to_numpy()[rest].mean()
+    assert out["label_score"].to_numpy()[errors].mean() < out["label_score"].to_numpy()[rest].mean()
 
 
 def test_crowdlab_on_hs_brexit_with_text_probabilities(shared_datasets):

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from qa_toolkit._validation import QAInputError
-from qa_toolkit.fusion import fused_issue_table
+from qa_toolkit.errors.fusion import fused_issue_table
 from qa_toolkit.plotting.label_errors import plot_issue_signals, plot_precision_at_k
 from qa_toolkit.report.core import AuditContext, Section
 from qa_toolkit.report.label_issues_section import build_section

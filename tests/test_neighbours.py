@@ -1,4 +1,4 @@
-"""Tests for qa_toolkit.neighbours (neighbour inconsistency on embeddings)."""
+"""Tests for qa_toolkit.errors.neighbours (neighbour inconsistency on embeddings)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from qa_toolkit._validation import QAInputError
-from qa_toolkit.neighbours import nearest_neighbours, neighbour_inconsistency
+from qa_toolkit.errors.neighbours import nearest_neighbours, neighbour_inconsistency
 
 
 def _clusters(rng, n_per=40, n_classes=3, dim=16, spread=0.15):
@@ -43,7 +43,7 @@ def test_finds_flipped_labels_and_suggests_true_label(rng):
     assert flagged == set(flips)
     assert (out["suggested_label"].to_numpy()[flips] == y[flips]).all()
     assert (out["neighbour_score"].to_numpy()[flips] <= 0.3 + 1e-9).all()  # other flips can sit among the neighbours
-    assert out.index.name == "item"
+    assert out.index.name == "task"
     assert list(out.columns) == [
         "label", "suggested_label", "neighbour_disagreement", "mean_similarity",
         "neighbour_score", "is_neighbour_issue",
@@ -145,7 +145,7 @@ def test_bad_embeddings_and_labels():
 
 
 def test_faiss_missing_is_a_clear_error(monkeypatch):
-    import qa_toolkit.neighbours as nb
+    import qa_toolkit.errors.neighbours as nb
 
     monkeypatch.setattr(nb, "_has_faiss", lambda: False)
     with pytest.raises(ImportError, match="faiss-cpu"):

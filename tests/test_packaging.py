@@ -160,7 +160,7 @@ def test_per_annotator_panels_and_distributions_are_seaborn(monkeypatch):
     ax = plot_annotator_counts(df)  # busiest first: a 4 tasks, b 3, c 1
     assert [t.get_text() for t in ax.get_yticklabels()] == ["a", "b", "c"]
     assert [float(p.get_width()) for p in ax.patches] == [4.0, 3.0, 1.0]
-    assert calls == ["countplot", "barplot"]
+    assert calls == ["barplot", "barplot"]  # overlap bars drawn from counts (linear time), both by seaborn
 
 
 # --- krippendorff: one call for alpha, vectorised bootstrap --------------------------------
@@ -185,14 +185,14 @@ def test_alpha_bootstrap_is_vectorised_and_equals_krippendorff_per_replicate(mon
     import krippendorff
 
     from qa_toolkit.datasets import load_dataset
-    from qa_toolkit.pilot import _alpha_replicates, alpha_with_ci
+    from qa_toolkit.release.pilot import alpha_replicates, alpha_with_ci
     from qa_toolkit.table import to_counts
 
     df = load_dataset("dawid_skene_1979").annotations  # 45 patients, 4 classes (bundled)
     counts = to_counts(df).to_numpy(dtype=float)
     counts = counts[counts.sum(axis=1) > 1]
     ref = _loop_reference(counts, 300, seed=7)
-    np.testing.assert_allclose(_alpha_replicates(counts, 300, np.random.default_rng(7)), ref, atol=1e-12)
+    np.testing.assert_allclose(alpha_replicates(counts, 300, np.random.default_rng(7)), ref, atol=1e-12)
 
     n_calls = []
     real = krippendorff.alpha
@@ -204,11 +204,11 @@ def test_alpha_bootstrap_is_vectorised_and_equals_krippendorff_per_replicate(mon
 
 
 def test_alpha_bootstrap_leaves_out_single_label_replicates():
-    from qa_toolkit.pilot import _alpha_replicates
+    from qa_toolkit.release.pilot import alpha_replicates
 
     # 1 task of label 0, 9 of label 1: many replicates draw only label-1 tasks (alpha undefined)
     counts = np.array([[2.0, 0.0]] + [[0.0, 2.0]] * 9)
-    reps = _alpha_replicates(counts, 200, np.random.default_rng(0))
+    reps = alpha_replicates(counts, 200, np.random.default_rng(0))
     ref = _loop_reference(counts, 200, seed=0)
     np.testing.assert_array_equal(np.isnan(reps), np.isnan(ref))
     assert 0 < np.isnan(reps).sum() < 200

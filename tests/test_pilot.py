@@ -4,7 +4,8 @@ import pandas as pd
 import pytest
 
 from qa_toolkit._validation import QAInputError
-from qa_toolkit.pilot import alpha_with_ci, confusion_pairs, pilot_report
+from qa_toolkit.agreement import confusion_pairs
+from qa_toolkit.release import alpha_with_ci, pilot_report
 
 
 @pytest.mark.parametrize("name,alpha", [

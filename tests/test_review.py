@@ -24,6 +24,8 @@ from qa_toolkit.review import (
     annotations_hash,
     apply_decisions,
     consensus_labels,
+    review_status,
+    stale_decisions,
 )
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -61,18 +63,23 @@ def test_apply_decisions_provenance_and_idempotent(toy_annotations, log_path):
     log.append(3, "fix", reviewer="r1", label="bird")
     log.append(5, "reject", reviewer="r2", reason="ambiguous")
     log.append(2, "skip", reviewer="r1")
-    final = apply_decisions(toy_annotations, log)
-    assert final.index.name == "task" and final.index.tolist() == [1, 2, 3, 4, 5]
+    final = review_status(toy_annotations, log).set_index("task")
+    assert final.index.tolist() == [1, 2, 3, 4, 5] and final["unit"].isna().all()
     assert final.loc[3, "label"] == "bird" and final.loc[3, "status"] == "fixed"
     assert final.loc[3, "label_source"] == "review" and final.loc[3, "reviewer"] == "r1"
     assert pd.isna(final.loc[5, "label"]) and final.loc[5, "status"] == "rejected"
     assert final.loc[2, "status"] == "skipped" and final.loc[2, "label"] == "dog"
     assert final.loc[1, "status"] == "pending" and final.loc[1, "label_source"] == "consensus"
-    again = apply_decisions(toy_annotations, log)
-    pd.testing.assert_frame_equal(final, again)
+    adjudicated = apply_decisions(toy_annotations, log)
+    # the adjudicated table: one row per kept task (5 rejected), the fixed label, provenance
+    assert adjudicated["task"].tolist() == [1, 2, 3, 4] and set(adjudicated["annotator"]) == {"adjudicated"}
+    assert adjudicated["label"].tolist() == ["cat", "dog", "bird", "bird"]
+    assert adjudicated["status"].tolist() == ["pending", "skipped", "fixed", "pending"]
+    pd.testing.assert_frame_equal(adjudicated, apply_decisions(toy_annotations, log))
     # from the path and from the read() table: same result
-    pd.testing.assert_frame_equal(final, apply_decisions(toy_annotations, str(log_path)))
-    pd.testing.assert_frame_equal(final, apply_decisions(toy_annotations, log.read()))
+    pd.testing.assert_frame_equal(adjudicated, apply_decisions(toy_annotations, str(log_path)))
+    pd.testing.assert_frame_equal(adjudicated, apply_decisions(toy_annotations, log.read()))
+    pd.testing.assert_frame_equal(final, review_status(toy_annotations, log.read()).set_index("task"))
     pd.testing.assert_frame_equal(toy_annotations, before)
 
 
@@ -81,10 +88,10 @@ def test_undo_pops_latest_decision_on_task(toy_annotations, log_path):
     log.append(3, "accept", reviewer="r")
     log.append(3, "fix", reviewer="r", label="dog")
     log.append(3, "undo", reviewer="r")
-    final = apply_decisions(toy_annotations, log)
+    final = review_status(toy_annotations, log).set_index("task")
     assert final.loc[3, "status"] == "accepted" and final.loc[3, "label"] == "cat"
     log.append(3, "undo", reviewer="r")
-    assert apply_decisions(toy_annotations, log).loc[3, "status"] == "pending"
+    assert review_status(toy_annotations, log).set_index("task").loc[3, "status"] == "pending"
 
 
 def test_resume_reopen_appends(toy_annotations, log_path):
@@ -133,14 +140,35 @@ def test_not_a_decision_log(tmp_path):
 
 
 def test_hash_mismatch_detected(toy_annotations, log_path):
-    DecisionLog(log_path, annotations=toy_annotations).append(1, "accept", reviewer="r")
+    log = DecisionLog(log_path, annotations=toy_annotations)
+    log.append(1, "accept", reviewer="r")
+    log.append(4, "fix", reviewer="r", label="cat")
     other = toy_annotations.assign(label=toy_annotations["label"].where(toy_annotations["task"] != 1, "dog"))
-    with pytest.raises(LogMismatchError, match="written for other annotations"):
-        DecisionLog(log_path, annotations=other)
-    with pytest.raises(LogMismatchError, match="other annotations"):
+    # the log is per task (format 3): it opens on the changed table, only task 1's decision is stale
+    DecisionLog(log_path, annotations=other).close()
+    stale = stale_decisions(other, log_path)
+    assert stale["task"].tolist() == [1] and stale["seq"].tolist() == [1]
+    assert stale_decisions(toy_annotations, log_path).empty
+    with pytest.raises(LogMismatchError, match="other annotations of their task"):
         apply_decisions(other, log_path)
-    with pytest.warns(DecisionLogWarning, match="other annotations"):
-        apply_decisions(other, log_path, on_mismatch="warn")
+    with pytest.warns(DecisionLogWarning, match="stale_decisions"):
+        st = review_status(other, log_path, on_mismatch="warn").set_index("task")
+    assert st.loc[1, "status"] == "pending" and st.loc[4, "status"] == "fixed"
+
+
+def test_an_added_annotation_elsewhere_leaves_decisions_valid(toy_annotations, log_path):
+    """Issue #13: one added annotation anywhere made apply_decisions refuse the whole log."""
+    log = DecisionLog(log_path, annotations=toy_annotations)
+    log.append(3, "fix", reviewer="r", label="bird")
+    more = pd.concat([toy_annotations, pd.DataFrame({"task": [2], "annotator": ["f"], "label": ["cat"]})],
+                     ignore_index=True)
+    assert stale_decisions(more, log).empty
+    out = apply_decisions(more, log).set_index("task")
+    assert out.loc[3, "label"] == "bird" and out.loc[3, "status"] == "fixed"
+    # the same edit on the decided task makes exactly that decision stale
+    changed = pd.concat([toy_annotations, pd.DataFrame({"task": [3], "annotator": ["f"], "label": ["cat"]})],
+                        ignore_index=True)
+    assert stale_decisions(changed, log)["task"].tolist() == [3]
 
 
 def test_read_only_path(tmp_path, toy_annotations, monkeypatch):
@@ -252,7 +280,7 @@ def test_apply_decisions_bad_input(toy_annotations, log_path):
     with pytest.raises(QAInputError, match="'log' parameter of apply_decisions"):
         apply_decisions(toy_annotations, 42)
     with pytest.raises(QAInputError, match="'on_mismatch' parameter"):
-        apply_decisions(toy_annotations, pd.DataFrame({"task": [], "decision": []}), on_mismatch="ignore")
+        apply_decisions(toy_annotations, pd.DataFrame({"task": [], "decision": []}), on_mismatch="bogus")
     with pytest.raises(AnnotationFormatError, match="'annotations' table of apply_decisions lacks"):
         apply_decisions(toy_annotations.drop(columns="label"), log_path)
     with pytest.raises(QAInputError, match="tasks that are not in the annotations"):
@@ -264,5 +292,6 @@ def test_integer_labels_round_trip(log_path):
                         "label": np.array([0, 1, 1], dtype=np.int64)})
     log = DecisionLog(log_path, annotations=ann)
     log.append(np.int64(10), "fix", reviewer="r", label=np.int64(1))
-    final = apply_decisions(ann, log)
+    final = review_status(ann, log).set_index("task")
     assert final.loc[10, "label"] == 1 and final.loc[11, "status"] == "pending"
+    assert apply_decisions(ann, log).set_index("task").loc[10, "label"] == 1

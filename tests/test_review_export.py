@@ -20,20 +20,17 @@ def final(tmp_path, toy_annotations):
 def test_export_label_studio_round_trip(tmp_path, final):
     from qa_toolkit.io import read_label_studio
 
-    labels = final.loc[final["label"].notna(), "label"]
-    table = labels.reset_index().assign(annotator="adjudicator")
-    path = io.write_label_studio(table, tmp_path / "adjudicated.json")
+    path = io.write_label_studio(final, tmp_path / "adjudicated.json")
     back = read_label_studio(path)
-    assert set(back["annotator"].astype(str)) == {"adjudicator"}
+    assert set(back["annotator"].astype(str)) == {"adjudicated"}
     got = dict(zip(back["task"].astype(str), back["label"]))
-    assert got == {str(t): lab for t, lab in labels.items()}
+    assert got == {"1": "cat", "2": "dog", "3": "bird", "4": "bird"}  # 5 was rejected
 
 
 def test_export_table_round_trip(tmp_path, final):
     from qa_toolkit.io import read_table
 
-    table = final.reset_index()[["task", "label", "status", "label_source", "reviewer", "reason"]]
-    table = table.assign(annotator="adjudicator").loc[table["label"].notna()]  # rejected tasks have no label
+    table = final[["task", "annotator", "label", "status", "label_source", "reviewer", "reason"]]
     path = io.write_table(table, tmp_path / "adjudicated.csv")
     back = read_table(path)
     # ids are read back as text (issue #10: CSV ids are never type-guessed)

@@ -6,7 +6,7 @@ import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from qa_toolkit.review import apply_decisions
+from qa_toolkit.review import apply_decisions, review_status
 
 TASKS = [1, 2, 3, 4, 5]
 _decision = st.fixed_dictionaries({
@@ -28,6 +28,10 @@ def test_replay_deterministic_and_undo_cancels(toy_annotations, ops, extra):
         undo = dict(extra, decision="undo")
         longer = pd.DataFrame([*ops, extra, undo], columns=log.columns)
         pd.testing.assert_frame_equal(first, apply_decisions(toy_annotations, longer))
-    # every task is present, and labels come from review only for accepted/fixed tasks
-    assert first.index.tolist() == TASKS
-    assert set(first.loc[first["label_source"] == "review", "status"]) <= {"accepted", "fixed"}
+    # every task has a status, labels come from review only for accepted/fixed tasks, and the
+    # adjudicated table holds exactly the tasks with a label that were not rejected
+    status = review_status(toy_annotations, log)
+    assert status["task"].tolist() == TASKS
+    assert set(status.loc[status["label_source"] == "review", "status"]) <= {"accepted", "fixed"}
+    kept = status.loc[(status["status"] != "rejected") & status["label"].notna(), "task"].tolist()
+    assert first["task"].tolist() == kept

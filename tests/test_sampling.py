@@ -6,7 +6,7 @@ import pytest
 from statsmodels.stats.proportion import proportion_confint
 
 from qa_toolkit._validation import QAInputError
-from qa_toolkit.sampling import (
+from qa_toolkit.triage.sampling import (
     PHASE_RATES,
     gold_leakage,
     sampling_plan,

@@ -12,7 +12,6 @@ import pytest
 
 from qa_toolkit.aggregation import DawidSkene
 from qa_toolkit.agreement import (
-    _counts,
     agreement_report,
     confidence_interval,
     fleiss_kappa,
@@ -26,20 +25,24 @@ from qa_toolkit.agreement.bootstrap import (
     patterns,
 )
 from qa_toolkit.datasets import load_dataset
+from qa_toolkit.engines import coding
 
 REF = Path(__file__).parent / "data" / "scale" / "ds_reference.npz"
 
 # Reference values: DawidSkene(**kwargs).fit(...) computed with the implementation at commit
 # 88f4b48 (sparse (task x annotator.label) matrix products, before the sufficient-statistics
 # rewrite), stored in tests/data/scale/ds_reference.npz (key "commit" holds the hash).
+# smoothing=0 (confusion and priors) is the pre-issue-12 default; explicit smoothing then
+# applied to the confusion cells only: prior_smoothing=0 reproduces it.
 DS_CASES = {
-    "ds1979_full": ("dawid_skene_1979", {}, False),
-    "ds1979_onecoin": ("dawid_skene_1979", {"model": "one_coin"}, False),
-    "bluebirds_full": ("welinder2010_bluebirds", {}, False),
-    "bluebirds_gold": ("welinder2010_bluebirds", {"smoothing": 0.1}, True),
-    "hitspam_full_smooth": ("gal_hitspam_mturk", {"smoothing": 0.01, "init": "majority"}, False),
-    "barzan_onecoin_uniform": ("gal_barzan_mozafari", {"model": "one_coin", "class_priors": "uniform", "max_iter": 50},
-                               False),
+    "ds1979_full": ("dawid_skene_1979", {"smoothing": 0.0}, False),
+    "ds1979_onecoin": ("dawid_skene_1979", {"model": "one_coin", "smoothing": 0.0}, False),
+    "bluebirds_full": ("welinder2010_bluebirds", {"smoothing": 0.0}, False),
+    "bluebirds_gold": ("welinder2010_bluebirds", {"smoothing": 0.1, "prior_smoothing": 0.0}, True),
+    "hitspam_full_smooth": ("gal_hitspam_mturk", {"smoothing": 0.01, "prior_smoothing": 0.0, "init": "majority"},
+                            False),
+    "barzan_onecoin_uniform": ("gal_barzan_mozafari", {"model": "one_coin", "class_priors": "uniform", "max_iter": 50,
+                                                       "smoothing": 0.0}, False),
 }
 
 
@@ -95,9 +98,9 @@ def test_has_duplicate_pairs_matches_pandas(seed, layout, monkeypatch):
           "sorted": df.sort_values(["t", "a"])}[layout]
     want = bool(df.duplicated().any())
     tt, aa = df["t"].to_numpy(), df["a"].to_numpy()
-    assert _counts.has_duplicate_pairs(tt, aa, n_t, n_a) == want
-    monkeypatch.setattr(_counts, "_DUP_GRID_CELLS", 1)  # force the hash path
-    assert _counts.has_duplicate_pairs(tt, aa, n_t, n_a) == want
+    assert coding.has_duplicate_pairs(tt, aa, n_t, n_a) == want
+    monkeypatch.setattr(coding, "_DUP_GRID_CELLS", 1)  # force the hash path
+    assert coding.has_duplicate_pairs(tt, aa, n_t, n_a) == want
 
 
 def test_coding_string_and_categorical_ids_give_same_counts():
@@ -118,13 +121,13 @@ def test_agreement_report_codes_the_table_once(monkeypatch):
     df = pd.DataFrame({"task": np.repeat(np.arange(300), 3), "annotator": np.tile([0, 1, 2], 300),
                        "label": rng.integers(0, 3, 900)})
     calls = []
-    real = _counts._code
+    real = coding._code
 
     def counting(*args, **kwargs):
         calls.append(1)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(_counts, "_code", counting)
+    monkeypatch.setattr(coding, "_code", counting)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         agreement_report(df, n_boot=50, random_state=0)
@@ -152,7 +155,7 @@ def test_vectorised_replicates_equal_the_per_replicate_loop():
     a = np.tile(np.arange(A), n_t)
     keep = rng.random(n_t * A) < 0.8
     df = pd.DataFrame({"task": t[keep], "annotator": a[keep], "label": rng.integers(0, K, keep.sum())})
-    coded = _counts.code_annotations(df, func="test")
+    coded = coding.code_annotations(df, func="test")
     W = np.eye(K)
     wts = _resample_weights(np.random.default_rng(0), len(coded.tasks), 25)
     loop = []
@@ -212,3 +215,88 @@ def test_float32_precision_close_to_float64(monkeypatch):
     np.testing.assert_array_equal(auto.posteriors_.to_numpy(), f32.posteriors_.to_numpy())
     with pytest.raises(ValueError, match="'precision' parameter"):
         DawidSkene(precision="float16").fit(data)
+
+
+# --- compact integer ids and count patterns (issue 14, second pass) ---------------------------
+
+
+def _int_table(seed, dtype):
+    rng = np.random.default_rng(seed)
+    n_t = 400
+    tasks = np.sort(rng.choice(np.arange(-50, 1500), n_t, replace=False))  # gaps, negative ids
+    rows = [(t, a) for t in tasks for a in rng.choice([0, 3, 4, 9, 11], int(rng.integers(1, 5)), replace=False)]
+    df = pd.DataFrame(rows, columns=["task", "annotator"])
+    df["label"] = rng.choice([-3, 2, 7, 8], len(df))  # labels with gaps
+    if seed % 2:
+        df = df.sample(frac=1, random_state=seed)  # not grouped by task
+    return df.astype({"task": dtype, "annotator": dtype, "label": dtype} if dtype != "int64" else {})
+
+
+@pytest.mark.parametrize("seed", range(4))
+@pytest.mark.parametrize("dtype", ["int64", "int32", "int16"])
+def test_compact_integer_coding_equals_hashed_coding(seed, dtype, monkeypatch):
+    df = _int_table(seed, dtype)
+    fast = coding.code_annotations(df, func="t")
+    assert fast._a_range is not None  # the compact path ran, annotators not resolved yet
+    monkeypatch.setattr(coding, "compact_counts", lambda *a: None)
+    slow = coding.code_annotations(df, func="t")
+    np.testing.assert_array_equal(fast.counts, slow.counts)
+    np.testing.assert_array_equal(fast.r, slow.counts.sum(axis=1))
+    for attr in ("tasks", "categories", "annotators"):
+        assert list(getattr(fast, attr)) == list(getattr(slow, attr)), attr
+    for attr in ("t", "a", "l"):
+        np.testing.assert_array_equal(getattr(fast, attr), getattr(slow, attr), err_msg=attr)
+    assert list(fast.annotators) == sorted(df["annotator"].unique())
+
+
+def test_compact_path_duplicates_and_single_annotator_raise():
+    df = _int_table(0, "int64")
+    with pytest.raises(Exception, match="one label per"):
+        krippendorff_alpha(pd.concat([df, df.iloc[:1]]))
+    one = pd.DataFrame({"task": [0, 0, 1], "annotator": [7, 7, 7], "label": [1, 2, 1]})
+    with pytest.raises(Exception, match="at least 2 annotators"):
+        fleiss_kappa(one)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_count_patterns_give_the_same_coefficients(seed, monkeypatch):
+    from qa_toolkit.agreement import _engine, gwet_ac1, percent_agreement
+
+    rng = np.random.default_rng(seed)
+    n = 3000
+    df = pd.DataFrame({"task": rng.integers(0, 1200, n), "annotator": rng.integers(0, 8, n),
+                       "label": rng.integers(1, 6, n)}).drop_duplicates(["task", "annotator"])
+    calls = [
+        lambda: krippendorff_alpha(df), lambda: krippendorff_alpha(df, level="ordinal"),
+        lambda: krippendorff_alpha(df, level="interval"), lambda: fleiss_kappa(df),
+        lambda: fleiss_kappa(df, weights="quadratic"), lambda: gwet_ac1(df), lambda: percent_agreement(df),
+    ]
+    monkeypatch.setattr(_engine, "PATTERN_MIN_TASKS", 10**12)
+    direct = [f() for f in calls]
+    monkeypatch.setattr(_engine, "PATTERN_MIN_TASKS", 0)
+    C = coding.code_annotations(df, func="t").counts
+    P, mult = _engine.count_patterns(C)
+    assert mult.sum() == len(C) and len(P) < len(C) / 4  # single-label tasks included
+    assert {tuple(r) for r in P} == {tuple(r) for r in C}
+    compressed = [f() for f in calls]
+    np.testing.assert_allclose(compressed, direct, rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("metric", ["krippendorff_alpha", "fleiss_kappa", "gwet_ac1", "percent_agreement",
+                                    "brennan_prediger"])
+def test_analytic_se_on_count_patterns_equals_per_task(metric, monkeypatch):
+    from qa_toolkit.agreement import _engine
+
+    rng = np.random.default_rng(7)
+    n = 4000
+    df = pd.DataFrame({"task": rng.integers(0, 1500, n), "annotator": rng.integers(0, 6, n),
+                       "label": rng.choice(["a", "b", "c"], n, p=[0.6, 0.3, 0.1])}).drop_duplicates(
+        ["task", "annotator"])
+    monkeypatch.setattr(_engine, "PATTERN_MIN_TASKS", 10**12)
+    direct = confidence_interval(df, metric, method="analytic")
+    monkeypatch.setattr(_engine, "PATTERN_MIN_TASKS", 0)
+    compressed = confidence_interval(df, metric, method="analytic")
+    num = direct.select_dtypes("number").columns
+    assert {"value", "ci_low", "ci_high", "se"} <= set(num)
+    np.testing.assert_allclose(compressed[num].to_numpy(float), direct[num].to_numpy(float), rtol=1e-12, atol=1e-14)
+    assert direct[num].notna().all().all()

@@ -180,3 +180,20 @@ def test_review_queue_row_order_invariance(toy_annotations):
     a = review_queue(toy_annotations).set_index("task").sort_index()
     b = review_queue(toy_annotations.sample(frac=1.0, random_state=3)).set_index("task").sort_index()
     pd.testing.assert_frame_equal(a.drop(columns="rank"), b.drop(columns="rank"))
+
+
+def test_reasons_count_annotators_not_rows_and_state_ties():
+    """Issue #12: D&S 1979 has repeated labels per annotator; a reason must not claim 7 annotators."""
+    from qa_toolkit.datasets import load_dataset
+
+    d = load_dataset("dawid_skene_1979").annotations
+    q = review_queue(d).set_index("task")
+    n_ann = d.groupby("task")["annotator"].nunique()
+    assert n_ann.max() == 5  # 5 clinicians, some of whom labelled a patient more than once
+    for task, why in q["reasons"].items():
+        if "annotators" in why:
+            claimed = int(why.split(" annotators")[0].split()[-1])
+            assert claimed <= n_ann[task], (task, why)
+    tied = q[q["tie"]]
+    assert len(tied) and all("tie between" in r for r in tied["reasons"])
+    assert "labels from 5 annotators" in q.loc[12, "reasons"] and "'3.0'" not in q.loc[12, "reasons"]

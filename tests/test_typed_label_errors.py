@@ -16,13 +16,13 @@ import pandas as pd
 import pytest
 
 from qa_toolkit import QAInputError
-from qa_toolkit.io import read_annotations, read_predictions, read_prodigy
-from qa_toolkit.typed_label_errors import (
+from qa_toolkit.errors.typed import (
     box_label_issues,
     multilabel_label_issues,
     token_label_issues,
     whitespace_tokens,
 )
+from qa_toolkit.io import read_annotations, read_predictions, read_prodigy
 
 PRESTO = "prodigy/presto_nlp/types_de_los_coincidentes__3ann_multilabel_131_common.jsonl"
 EVALME = "label_studio/json/evalme_test_bbox__3annotators_predictions.json"
@@ -64,7 +64,7 @@ def test_presto_injected_errors_are_flagged(realworld_exports):
     assert len(out) == 393 and out.attrs["empties_counted"]
     hit = out["task"].isin(unanimous) & (out["annotator"] == "annotator1")
     assert out.loc[hit, "is_label_issue"].all()
-    assert out.loc[hit, "label_quality_score"].max() < out.loc[~hit, "label_quality_score"].median()
+    assert out.loc[hit, "label_score"].max() < out.loc[~hit, "label_score"].median()
 
 
 def test_presto_real_disagreement_scores_lower(realworld_exports):
@@ -72,7 +72,7 @@ def test_presto_real_disagreement_scores_lower(realworld_exports):
     out = multilabel_label_issues(df, _leave_one_out_probs(df))
     key = out.set_index(["task", "annotator"])["given_labels"].map(frozenset)
     agree = key.groupby(level="task").transform(lambda s: s.map(s.value_counts()) - 1)  # peers with the same set
-    scores = out.set_index(["task", "annotator"])["label_quality_score"]
+    scores = out.set_index(["task", "annotator"])["label_score"]
     # an annotation matched by both peers scores higher on average than one matched by none
     assert scores[agree == 2].mean() > scores[agree == 0].mean() + 0.2
     assert out["is_label_issue"].sum() > 0
@@ -119,7 +119,7 @@ def test_token_issues_missed_span_is_flagged():
     flagged = out[out["is_label_issue"]]
     assert flagged[["task", "annotator", "unit", "given_label", "suggested_label"]].values.tolist() == [
         [3, "b", 2, "O", "PER"]]
-    worst = out.attrs["annotation_scores"].sort_values("label_quality_score").iloc[0]
+    worst = out.attrs["annotation_scores"].sort_values("label_score").iloc[0]
     assert (worst["task"], worst["annotator"]) == (3, "b")
     with pytest.raises(QAInputError, match=r"task 1 has shape \(5, 3\); expected \(6 tokens, 3 classes\)"):
         token_label_issues(df, {t: probs[:5] for t in range(1, 9)}, tokens={t: toks for t in range(1, 9)},
@@ -139,7 +139,7 @@ def test_box_issues_empty_annotation_against_the_model():
     assert out.loc[(2, "b"), "n_boxes"] == 0
     assert bool(out.loc[(2, "b"), "is_label_issue"])
     assert out["is_label_issue"].sum() == 1
-    assert out["label_quality_score"].idxmin() == (2, "b")
+    assert out["label_score"].idxmin() == (2, "b")
     rotated = df.assign(rotation=[0, 0, 0, 0, 30.0])
     with pytest.raises(QAInputError, match=r"rotated boxes \(task 3, annotator 'b', rotation 30.0\)"):
         box_label_issues(rotated, pred)
@@ -153,10 +153,10 @@ def test_box_issues_on_real_evalme_predictions(realworld_exports):
     out = box_label_issues(df, pred)
     # SOURCE.md: 5 tasks x 3 annotators, 91 boxes; 30 predicted regions
     assert len(out) == 15 and out["n_boxes"].sum() == 91
-    assert out["label_quality_score"].between(0, 1).all()
+    assert out["label_score"].between(0, 1).all()
     # flagged annotations are the lowest-scored ones
-    assert out.loc[out["is_label_issue"], "label_quality_score"].max() < out.loc[
-        ~out["is_label_issue"], "label_quality_score"].min() + 1e-9
+    assert out.loc[out["is_label_issue"], "label_score"].max() < out.loc[
+        ~out["is_label_issue"], "label_score"].min() + 1e-9
 
 
 def test_token_issues_on_real_leoka_spans(realworld_exports):

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from qa_toolkit._validation import AnnotationFormatError, QAInputError
-from qa_toolkit.review import DecisionLog, apply_decisions
+from qa_toolkit.review import DecisionLog, review_status
 
 ipywidgets = pytest.importorskip("ipywidgets")
 
@@ -70,7 +70,7 @@ def test_session_walks_queue_against_fake_view(queue, toy_annotations, log):
         s.decide("accept")
     s.undo()
     assert view.shown[-1] == (5, (3, 4))
-    final = apply_decisions(toy_annotations, log)
+    final = review_status(toy_annotations, log).set_index("task")
     assert final.loc[3, "label"] == "bird" and final.loc[1, "status"] == "rejected"
     assert final.loc[4, "status"] == "accepted" and final.loc[5, "status"] == "skipped"
 
@@ -191,7 +191,7 @@ def test_panel_filter_widgets(queue, toy_annotations, log):
 
 def test_panel_renders_boxes_and_text(tmp_path):
     ann = pd.DataFrame({"task": ["img1", "img1", "doc1", "doc1"], "annotator": ["a", "b", "a", "b"],
-                        "label": ["car", "car", "PER", "ORG"],
+                        "label": ["car", "car", "PER", "ORG"], "field": ["box", "box", "ner", "ner"],
                         "x_min": [10, 12, np.nan, np.nan], "y_min": [10, 11, np.nan, np.nan],
                         "x_max": [60, 58, np.nan, np.nan], "y_max": [40, 44, np.nan, np.nan],
                         "start": [np.nan, np.nan, 0, 0], "end": [np.nan, np.nan, 3, 8]})

@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 from qa_toolkit._validation import QAInputError
-from qa_toolkit.embeddings import ClipEmbedder
+from qa_toolkit.errors.embeddings import ClipEmbedder
 
 TINY = {
     "embed_dim": 32,
@@ -84,7 +84,7 @@ def test_prompt_ensembles_and_use_as_pred_probs(tiny_clip, images):
     logits = 50.0 * np.c_[im @ cat, im @ t[2]]
     expected = np.exp(logits - logits.max(axis=1, keepdims=True))
     np.testing.assert_allclose(probs.to_numpy(), expected / expected.sum(axis=1, keepdims=True), atol=1e-4)
-    from qa_toolkit.label_errors import find_label_issues
+    from qa_toolkit.errors import find_label_issues
 
     labels = pd.Series(["cat", "dog", "cat", "dog", "cat"])
     out = find_label_issues(labels, probs)

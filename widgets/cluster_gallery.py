@@ -26,9 +26,9 @@ __all__ = ["ClusterGallery", "thumbnail_png"]
 
 def thumbnail_png(image: Any, *, size: int = 96) -> bytes:
     """PNG bytes of ``image`` (path, bytes, PIL image or array) shrunk to fit ``size`` pixels."""
-    from qa_toolkit._embedders import _to_pil
+    from qa_toolkit.errors.embeddings import load_image
 
-    im = _to_pil(image)
+    im = load_image(image)
     im.thumbnail((size, size))
     buf = io.BytesIO()
     im.save(buf, format="PNG")

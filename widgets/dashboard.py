@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
 import ipywidgets as W
@@ -25,15 +24,20 @@ def _reference(annotations: pd.DataFrame, gold: pd.Series | None) -> pd.Series:
 
 
 def annotator_basics(annotations: pd.DataFrame, *, gold: pd.Series | None = None) -> pd.DataFrame:
-    """Per annotator: ``n_tasks``, ``n_labels``, ``agreement`` with the reference (gold if
-    given, else the plurality of the *other* annotators) and ``n_disagreements``.
+    """Per annotator: ``n_tasks``, ``n_labels``, ``agreement`` and ``n_disagreements``.
+
+    With ``gold``, ``agreement`` is the share of labels equal to gold. Without it, it is the
+    library's one per-annotator agreement (:func:`qa_toolkit.annotators.annotator_agreement`:
+    leave-one-out share of the other labels on the task that match, with its CI), and
+    ``n_disagreements`` counts labels that differ from the unique plurality of the *other*
+    annotators (``n_compared``: labels where that plurality is unique).
 
     Examples
     --------
     >>> a = pd.DataFrame({"task": [1, 1, 1, 2, 2, 2], "annotator": list("abcabc"),
     ...                   "label": ["x", "x", "y", "y", "y", "y"]})
     >>> annotator_basics(a)["agreement"].round(2).to_dict()
-    {'a': 1.0, 'b': 1.0, 'c': 0.5}
+    {'a': 0.75, 'b': 0.75, 'c': 0.5}
     """
     check_columns(annotations, ("task", "annotator", "label"), name="annotations", func="annotator_basics")
     df = annotations[["task", "annotator", "label"]]
@@ -61,7 +65,13 @@ def annotator_basics(annotations: pd.DataFrame, *, gold: pd.Series | None = None
     g = df.assign(_match=match, _known=known).groupby("annotator", sort=True)
     out = pd.DataFrame({"n_tasks": g["task"].nunique(), "n_labels": g.size(),
                         "n_compared": g["_known"].sum(), "n_disagreements": g["_known"].sum() - g["_match"].sum()})
-    out["agreement"] = (out["n_compared"] - out["n_disagreements"]) / out["n_compared"].replace(0, np.nan)
+    if gold is not None:
+        out["agreement"] = (out["n_compared"] - out["n_disagreements"]) / out["n_compared"].replace(0, np.nan)
+    else:
+        from qa_toolkit.annotators import annotator_agreement
+
+        ag = annotator_agreement(df)
+        out = out.join(ag[["agreement", "agreement_ci_low", "agreement_ci_high"]])
     out.index.name = "annotator"
     return out
 
@@ -110,14 +120,12 @@ class AnnotatorDashboard(W.VBox):
             self.annotator = self.table.index[0]
 
     def _table(self) -> pd.DataFrame:
-        try:  # the annotator report (another module) when it exists
-            mod = importlib.import_module("qa_toolkit.annotators")
-            decisions = None if self.decision_log is None else self.decision_log.read()
-            report = mod.annotator_report(self.annotations, gold=self.gold, decisions=decisions)
-            if isinstance(report, pd.DataFrame) and len(report):
-                return report
-        except (ImportError, AttributeError, TypeError):
-            pass
+        from qa_toolkit.annotators import annotator_report
+
+        decisions = None if self.decision_log is None else self.decision_log.read()
+        report = annotator_report(self.annotations, gold=self.gold, decisions=decisions)
+        if isinstance(report, pd.DataFrame) and len(report):
+            return report
         return annotator_basics(self.annotations, gold=self.gold).sort_values("agreement", kind="stable")
 
     def _draw(self) -> None:

@@ -113,14 +113,40 @@ def _ds_coded(tasks: pd.Index, t: np.ndarray, col: np.ndarray, n: np.ndarray, n_
     t = np.asarray(t, dtype=np.int64)
     col = np.asarray(col, dtype=np.int64)
     n = np.asarray(n, dtype=np.float64)
-    rows = np.concatenate([t, np.arange(n_t)])
-    cols = np.concatenate([col, np.full(n_t, n_a * k)])
-    m = sp.csr_matrix((np.concatenate([n, np.ones(n_t)]).astype(dtype), (rows, cols)), shape=(n_t, n_a * k + 1))
-    m.sum_duplicates()
+    if len(t) and bool((t[1:] >= t[:-1]).all()) and n_a * k + 1 < 2**31:
+        m = _csr_grouped(t, col, n, n_t, n_a * k, dtype)
+    else:
+        rows = np.concatenate([t, np.arange(n_t)])
+        cols = np.concatenate([col, np.full(n_t, n_a * k)])
+        m = sp.csr_matrix((np.concatenate([n, np.ones(n_t)]).astype(dtype), (rows, cols)),
+                          shape=(n_t, n_a * k + 1))
+        m.sum_duplicates()
     votes = np.bincount(t * k + col % k, weights=n, minlength=n_t * k).reshape(n_t, k)
     empty = np.zeros(0, dtype=np.int64)
     ci, cl = clamp if clamp is not None else (empty, empty)
     return DSCoded(tasks, m, votes, ci, cl, np.bincount(t, weights=n, minlength=n_t))
+
+
+def _csr_grouped(t: np.ndarray, col: np.ndarray, n: np.ndarray, n_t: int, ones_col: int, dtype) -> sp.csr_matrix:
+    """The count matrix of rows grouped by task, built in place (issue 14: no COO sort).
+
+    Task i's entries sit at ``indptr[i]``..``indptr[i + 1] - 2`` in row order, its ones column
+    last; row r of task ``t_r`` lands at ``r + t_r`` (one ones slot per earlier task). A
+    (task, annotator, label) repeated in several rows stays several entries (products sum them).
+    """
+    per = np.bincount(t, minlength=n_t)
+    indptr = np.zeros(n_t + 1, dtype=np.int64)
+    np.cumsum(per + 1, out=indptr[1:])
+    pos = np.arange(len(t), dtype=np.int64)
+    pos += t
+    idx_dtype = np.int32 if len(pos) + n_t < 2**31 else np.int64
+    indices = np.empty(len(t) + n_t, dtype=idx_dtype)
+    data = np.empty(len(t) + n_t, dtype=dtype)
+    indices[pos] = col
+    data[pos] = n
+    indices[indptr[1:] - 1] = ones_col
+    data[indptr[1:] - 1] = 1.0
+    return sp.csr_matrix((data, indices, indptr.astype(idx_dtype)), shape=(n_t, ones_col + 1))
 
 
 def ds_coded_from_codes(c: _Codes, dtype=np.float64) -> DSCoded:
@@ -165,6 +191,17 @@ def initial_posteriors(c: DSCoded, init: str) -> np.ndarray:
     return _clamp(c, t.astype(c.m.dtype, copy=False))
 
 
+#: Smallest log-likelihood for which the E-step skips the per-task shift (exp(-700) ~ 1e-304).
+_SAFE_LOG = -700.0
+
+
+def _row_sum(cols: list[np.ndarray]) -> np.ndarray:
+    z = cols[0].copy()
+    for col in cols[1:]:
+        z += col
+    return z
+
+
 def e_step(c: DSCoded, log_pi: np.ndarray, log_theta_obs: np.ndarray) -> tuple[np.ndarray, float]:
     """Posteriors of the true labels and the observed-data log-likelihood.
 
@@ -175,14 +212,22 @@ def e_step(c: DSCoded, log_pi: np.ndarray, log_theta_obs: np.ndarray) -> tuple[n
     lt = np.vstack([log_theta_obs, log_pi[None, :]]).astype(dt, copy=False)
     t = c.m @ lt  # (n_tasks, k) log pi_j + log P(votes_i | z_i = j)
     cols = [t[:, j] for j in range(t.shape[1])]  # row max / sum as k column ufuncs (no per-row loop)
+    if len(t) and float(t.min()) > _SAFE_LOG:
+        # issue 14: every log-likelihood is above -700, so exp cannot underflow to 0 and no
+        # per-row shift is needed (the shift and the strided row max were half the E-step).
+        # Row sums as column adds, not a BLAS product: OpenBLAS threads spinning after a
+        # call slow the next sparse product on a 2-core machine.
+        np.exp(t, out=t)
+        z = _row_sum(cols)
+        t /= z[:, None]
+        ll = float(np.log(z).sum(dtype=np.float64))  # sum_i log P(votes_i)
+        return _clamp(c, t), ll
     top = cols[0].copy()
     for col in cols[1:]:
         np.maximum(top, col, out=top)
     t -= top[:, None]
     np.exp(t, out=t)
-    z = cols[0].copy()
-    for col in cols[1:]:
-        z += col
+    z = _row_sum(cols)
     t /= z[:, None]
     ll = float(top.sum(dtype=np.float64) + np.log(z).sum(dtype=np.float64))  # sum_i log P(votes_i)
     return _clamp(c, t), ll

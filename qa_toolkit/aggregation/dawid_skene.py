@@ -51,12 +51,21 @@ class DawidSkene:
     tol : float, default=1e-7
         Stop when the log-likelihood changes by less than ``tol`` times its absolute
         value between two iterations.
-    smoothing : float, default=0.0
-        Pseudo-count added to every confusion cell (and to the correct/incorrect
-        counts of the one-coin model) before normalising. ``0`` gives the plain
-        maximum-likelihood EM of the paper (zero probabilities are clipped at 1e-300
-        inside logarithms); a small value such as 0.01 regularises annotators with
-        few labels.
+    smoothing : float, default=0.01
+        Dirichlet (additive) pseudo-count added to every confusion cell (and to the
+        correct/incorrect counts of the one-coin model) before normalising, and to every
+        class count of the learned priors (see ``prior_smoothing``). It keeps rows with
+        little or no evidence from degenerating: an annotator who never (or almost never)
+        saw true class ``j`` gets a row close to uniform instead of a [0, 1] row whose
+        zero lets one vote veto a class (``log 0``). The default 0.01 is a hundredth of
+        one observation: it moves estimates backed by data by less than 1 % of one
+        label, yet puts a floor of about ``0.01 / n`` under every probability. ``0``
+        gives the plain maximum-likelihood EM of the paper (zero probabilities clipped
+        at 1e-300 inside logarithms) and the results of releases before issue 12.
+    prior_smoothing : float, optional
+        Pseudo-count added to every class count of the learned priors; default: the
+        value of ``smoothing``. ``smoothing=s, prior_smoothing=0`` is the behaviour of
+        ``smoothing=s`` before issue 12 (confusion cells only).
     init : {'soft', 'majority'}, default='soft'
         Majority-vote initialisation of the posteriors: ``'soft'`` = each task's vote
         proportions (the paper's start, and crowd-kit's); ``'majority'`` = one-hot
@@ -97,7 +106,9 @@ class DawidSkene:
         Index ``annotator``, name ``accuracy``: ``sum_j pi_j theta[a, j, j]``, the
         probability the annotator is right on a random task under the priors.
     history_ : list of float
-        Observed-data log-likelihood after each iteration.
+        Observed-data log-likelihood after each iteration (non-decreasing when
+        ``smoothing=0``; with smoothing EM climbs the posterior, which adds the
+        log Dirichlet prior, and the likelihood alone may dip slightly).
     n_iter_ : int
         Iterations run.
     converged_ : bool
@@ -145,7 +156,8 @@ class DawidSkene:
         model: Literal["full", "one_coin"] = "full",
         max_iter: int = 100,
         tol: float = 1e-7,
-        smoothing: float = 0.0,
+        smoothing: float = 0.01,
+        prior_smoothing: float | None = None,
         init: Literal["soft", "majority"] = "soft",
         class_priors: Literal["learned", "uniform"] = "learned",
         classes: list | None = None,
@@ -155,6 +167,7 @@ class DawidSkene:
         self.max_iter = max_iter
         self.tol = tol
         self.smoothing = smoothing
+        self.prior_smoothing = prior_smoothing
         self.init = init
         self.class_priors = class_priors
         self.classes = classes
@@ -167,8 +180,10 @@ class DawidSkene:
         check_option("class_priors", self.class_priors, ("learned", "uniform"), func="DawidSkene")
         check_option("precision", self.precision, ("auto", "float64", "float32"), func="DawidSkene")
         check_positive_int("max_iter", self.max_iter, func="DawidSkene")
-        for name in ("tol", "smoothing"):
+        for name in ("tol", "smoothing", "prior_smoothing"):
             v = getattr(self, name)
+            if name == "prior_smoothing" and v is None:
+                continue
             if isinstance(v, bool) or not isinstance(v, (int, float, np.floating)) or not v >= 0:
                 raise QAInputError(
                     f"The {name!r} parameter of DawidSkene must be a number >= 0. Got {v!r} instead."
@@ -272,7 +287,7 @@ class DawidSkene:
             gold_codes = self._gold_series(gold, classes, tasks)
             fitted = dask_ds_fit(src, annotators=annotators, classes=classes, gold=gold_codes, client=client,
                                  func=func, run_em=lambda mapper: self._em(mapper, len(tasks), n_a, k),
-                                 dtype=self._dtype(len(tasks)))
+                                 code_triples=codes_from_triples, dtype=self._dtype(len(tasks)))
             return fitted, tasks, annotators, classes
         tasks = pd.Index(pd.unique(tri["task"]), name="task").sort_values()
         part = codes_from_triples(tri, annotators=annotators, classes=classes,
@@ -315,7 +330,11 @@ class DawidSkene:
     def _m_step(self, stats, n_t: int, n_a: int, k: int) -> tuple[np.ndarray, np.ndarray]:
         S = stats[0][0] if len(stats) == 1 else np.sum([s[0] for s in stats], axis=0)
         class_sums = stats[0][1] if len(stats) == 1 else np.sum([s[1] for s in stats], axis=0)
-        pi = class_sums / n_t if self.class_priors == "learned" else np.full(k, 1.0 / k)
+        if self.class_priors == "learned":
+            ps = self.smoothing if self.prior_smoothing is None else self.prior_smoothing
+            pi = (class_sums + ps) / (n_t + k * ps) if ps else class_sums / n_t
+        else:
+            pi = np.full(k, 1.0 / k)
         counts = S.reshape(n_a, k, k).transpose(0, 2, 1)  # (a, true, observed)
         if self.model == "full":
             counts = counts + self.smoothing
@@ -323,7 +342,8 @@ class DawidSkene:
             theta = np.divide(counts, totals, out=np.full_like(counts, 1.0 / k), where=totals > 0)
         else:
             right = np.einsum("ajj->a", counts) + self.smoothing
-            total = counts.sum(axis=(1, 2)) + 2 * self.smoothing
+            # pseudo-counts on "right" and "wrong"; a single class has no wrong answer
+            total = counts.sum(axis=(1, 2)) + (2 if k > 1 else 1) * self.smoothing
             p = np.divide(right, total, out=np.full_like(right, 0.5), where=total > 0)
             off = (1.0 - p) / max(k - 1, 1)
             theta = np.broadcast_to(off[:, None, None], (n_a, k, k)).copy()

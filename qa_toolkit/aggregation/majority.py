@@ -9,6 +9,7 @@ import pandas as pd
 
 from qa_toolkit._validation import AnnotationFormatError, check_option, check_random_state
 from qa_toolkit.aggregation._tensors import _factorize, _vote_counts
+from qa_toolkit.vote import plurality_index
 
 __all__ = ["majority_vote", "numeric_aggregate"]
 
@@ -65,15 +66,12 @@ def majority_vote(
     check_option("tie_policy", tie_policy, _TIE_POLICIES, func="majority_vote")
     rng = check_random_state(random_state)
     c = _factorize(data, func="majority_vote")
-    votes = _vote_counts(c)
-    top = votes == votes.max(axis=1, keepdims=True)
-    if tie_policy == "random":
-        idx = np.argmax(top * (rng.random(votes.shape) + 1.0), axis=1)
-    else:
-        idx = np.argmax(top, axis=1)
-    out = pd.Series(c.classes.take(idx), index=c.tasks, name="agg_label")
+    # the one vote kernel (qa_toolkit.vote); 'first' here is the lowest label in sorted order
+    ties = {"random": "random", "first": "lowest", "missing": "none"}[tie_policy]
+    idx, _ = plurality_index(_vote_counts(c), ties=ties, random_state=rng)  # type: ignore[arg-type]
+    out = pd.Series(c.classes.take(np.maximum(idx, 0)), index=c.tasks, name="agg_label")
     if tie_policy == "missing":
-        out = out.where(top.sum(axis=1) == 1)
+        out = out.where(idx >= 0)
     return out
 
 

@@ -25,6 +25,7 @@ from qa_toolkit.agreement.gwet import brennan_prediger, gwet_ac1
 from qa_toolkit.agreement.intra import intra_annotator_agreement
 from qa_toolkit.agreement.kappa import cohen_kappa, conger_kappa, fleiss_kappa, scott_pi
 from qa_toolkit.agreement.krippendorff import krippendorff_alpha
+from qa_toolkit.agreement.label_agreement import confusion_pairs, label_agreement
 from qa_toolkit.agreement.percent import percent_agreement
 from qa_toolkit.agreement.report import AgreementReport, agreement_report
 from qa_toolkit.agreement.spans import (
@@ -69,6 +70,8 @@ __all__ = [
     "fleiss_kappa",
     "gwet_ac1",
     "krippendorff_alpha",
+    "label_agreement",
+    "confusion_pairs",
     "percent_agreement",
     "scott_pi",
 ]

@@ -8,17 +8,17 @@ import numpy as np
 import pandas as pd
 
 from qa_toolkit._validation import QAInputError, check_option
-from qa_toolkit.agreement._counts import Coded, code_annotations
-from qa_toolkit.agreement._labels import (  # noqa: F401  (re-exported)
+from qa_toolkit.agreement._warnings import PrevalenceParadoxWarning, SingleLabelWarning, warn
+from qa_toolkit.engines._labels import (  # noqa: F401  (re-exported)
     REGION_COLUMNS,
     REGION_KINDS,
-    _chronological,
-    _region_hint,
-    _show,
     category_scores,
+    chronological_order,
     duplicate_error,
+    region_hint,
+    show_value,
 )
-from qa_toolkit.agreement._warnings import PrevalenceParadoxWarning, SingleLabelWarning, warn
+from qa_toolkit.engines.coding import Coded, code_annotations
 
 __all__ = [
     "two_raters",
@@ -99,14 +99,14 @@ def resolve_duplicates(data: Any, duplicates: str, *, func: str, eager: bool = F
     cols = getattr(data, "columns", None)
     if (duplicates == "error" and not eager) or cols is None or "task" not in cols or "annotator" not in cols:
         return data  # code_annotations names the missing column
-    from qa_toolkit.agreement._counts import any_duplicate_pairs  # issue 14: linear pre-check
+    from qa_toolkit.engines.coding import any_duplicate_pairs  # issue 14: linear pre-check
 
     if not any_duplicate_pairs(data):
         return data
     dup = data.duplicated(["task", "annotator"], keep=False).to_numpy()
-    if duplicates == "error" or _region_hint(data.loc[dup]) is not None:
+    if duplicates == "error" or region_hint(data.loc[dup]) is not None:
         raise duplicate_error(data, func=func)
-    order = _chronological(data)
+    order = chronological_order(data)
     ordered = data.iloc[order]
     keep = ~ordered.duplicated(["task", "annotator"], keep=duplicates).to_numpy()
     out = data.iloc[np.sort(order[keep])]

@@ -8,13 +8,63 @@ Gwet (2014), *Handbook of Inter-Rater Reliability*, 4th ed., ch. 2-5 (``pa``, ``
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
+import pandas as pd
 
 __all__ = ["multi_pa_pe", "alpha_batch", "confusion", "cohen_pa_pe", "conger_pa_pe", "MULTI_KINDS"]
 
 MULTI_KINDS = ("percent", "fleiss", "gwet", "bp")
+
+
+#: Smallest number of tasks for which the point estimates first compress the counts to patterns.
+PATTERN_MIN_TASKS = 50_000
+
+
+def count_patterns(C: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """Distinct rows of a count matrix and their multiplicities, or None when not worth it.
+
+    Issue 14: every count-based coefficient is a sum over tasks of a function of the task's
+    row, so it can be computed on the distinct rows weighted by their multiplicities
+    (a few hundred rows instead of 10^6). The row key is one integer product (the row
+    read as digits in base ``max + 1``), counted with ``bincount`` when the key space is
+    small, hashed otherwise; the patterns are decoded from their keys.
+    """
+    n, K = C.shape
+    if n < PATTERN_MIN_TASKS or not K or C.dtype.kind not in "iu":
+        return None
+    ref, cached = _LAST_PATTERNS
+    if ref is not None and ref() is C:  # a report asks for the same counts ~10 times
+        return cached
+    out = _count_patterns(C)
+    _LAST_PATTERNS[:] = [weakref.ref(C), out]
+    return out
+
+
+#: The last (weak reference to the counts, patterns) pair computed.
+_LAST_PATTERNS: list[Any] = [None, None]
+
+
+def _count_patterns(C: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    n, K = C.shape
+    base = int(C.max()) + 1
+    if K * np.log2(max(base, 2)) >= 62:
+        return None
+    powers = base ** np.arange(K - 1, -1, -1, dtype=np.int64)
+    key = C @ powers
+    if base**K <= 4 * n:
+        mult = np.bincount(key, minlength=base**K)
+        keys = np.flatnonzero(mult)
+        mult = mult[keys]
+    else:
+        codes, keys = pd.factorize(key)
+        if len(keys) > n // 4:
+            return None
+        mult = np.bincount(codes, minlength=len(keys))
+    return (keys[:, None] // powers[None, :]) % base, mult
 
 
 def _unit_terms(C: np.ndarray, W: np.ndarray):
@@ -37,6 +87,10 @@ def multi_pa_pe(kind: str, C: np.ndarray, W: np.ndarray, wts: np.ndarray | None 
     Fleiss ``pi' W pi``; Gwet AC1/AC2 ``T_w / (q (q-1)) sum pi_k (1 - pi_k)``;
     Brennan-Prediger ``T_w / q^2``; percent 0.
     """
+    if wts is None:
+        comp = count_patterns(C)
+        if comp is not None:
+            return multi_pa_pe(kind, comp[0], W, comp[1][None, :].astype(float))
     n, q = C.shape
     r, pairable, pa_i = _unit_terms(C, W)
     if wts is None:
@@ -64,29 +118,36 @@ def multi_unit_se(kind: str, C: np.ndarray, W: np.ndarray, value: float) -> floa
     """Gwet's (2008, 2014) linearisation standard error (infinite population, f = 0).
 
     As R irrCAC ``fleiss.kappa.raw`` / ``gwet.ac1.raw`` / ``bp.coeff.raw`` / ``pa.coeff.raw``.
+    Large tables are summed over their distinct count rows (:func:`count_patterns`).
     """
-    n, q = C.shape
+    comp = count_patterns(C)
+    w = None if comp is None else comp[1].astype(float)
+    if comp is not None:
+        C = comp[0]
+    q = C.shape[1]
+    wsum = (lambda x: x.sum(axis=0)) if w is None else (lambda x: w @ x)
+    n = len(C) if w is None else float(w.sum())
     r, pairable, pa_i = _unit_terms(C, W)
     share = C / r[:, None]
-    n2 = pairable.sum()
-    pa, pe = multi_pa_pe(kind, C, W)
+    n2 = wsum(pairable.astype(float))
+    pa, pe = multi_pa_pe(kind, C, W, None if w is None else w[None, :])
     pa, pe = float(pa[0]), float(pe[0])
     if n < 2 or pe >= 1:
         return np.nan
     pe_r2 = pe * pairable
     k_i = (n / n2) * (pa_i - pe_r2) / (1 - pe)
     if kind == "fleiss":
-        pi = share.mean(axis=0)
+        pi = wsum(share) / n
         pi_w = (W @ pi + W.T @ pi) / 2
         pe_i = (C @ pi_w) / r
         k_i = k_i - 2 * (1 - value) * (pe_i - pe) / (1 - pe)
     elif kind == "gwet":
-        pi = share.mean(axis=0)
+        pi = wsum(share) / n
         pe_i = (W.sum() / (q * (q - 1))) * (C @ (1 - pi)) / r
         k_i = k_i - 2 * (1 - value) * (pe_i - pe) / (1 - pe)
     elif kind == "percent":
         k_i = (n / n2) * pa_i
-    return float(np.sqrt(((k_i - value) ** 2).sum() / (n - 1) / n))
+    return float(np.sqrt(wsum((k_i - value) ** 2) / (n - 1) / n))
 
 
 def alpha_batch(C: np.ndarray, dist: Callable[[np.ndarray], np.ndarray], wts: np.ndarray | None = None):
@@ -95,6 +156,10 @@ def alpha_batch(C: np.ndarray, dist: Callable[[np.ndarray], np.ndarray], wts: np
     ``o`` (coincidences) = sum over pairable units of (n_uc n_uk - [c=k] n_uc) / (m_u - 1);
     ``e_ck = n_c (n_k - [c=k]) / (n.. - 1)``; ``alpha = 1 - sum(o d) / sum(e d)``.
     """
+    if wts is None:
+        comp = count_patterns(C)
+        if comp is not None:
+            return alpha_batch(comp[0], dist, comp[1][None, :].astype(float))
     m = C.sum(axis=1)
     keep = m >= 2
     Cp = C if keep.all() else C[keep]

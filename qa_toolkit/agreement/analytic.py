@@ -23,8 +23,15 @@ import numpy as np
 from scipy import stats
 
 from qa_toolkit._validation import QAInputError
-from qa_toolkit.agreement._counts import Coded, distance_matrix
-from qa_toolkit.agreement._engine import cohen_ase, confusion, conger_pa_pe, multi_unit_se
+from qa_toolkit.agreement._engine import (
+    cohen_ase,
+    confusion,
+    conger_pa_pe,
+    count_patterns,
+    multi_unit_se,
+)
+from qa_toolkit.agreement._weights import distance_matrix
+from qa_toolkit.engines.coding import Coded
 
 __all__ = ["ANALYTIC", "analytic_interval", "alpha_se", "conger_se", "scott_se"]
 
@@ -44,18 +51,25 @@ def alpha_se(C: np.ndarray, W: np.ndarray) -> tuple[float, float, int]:
     ``pa'`` instead of ``pa`` in the task term and ``n_tasks - 1`` df: 0.14548 and
     (0.423, 1) on that example.) Returns ``(alpha, se, n_pairable)``.
     """
+    comp = count_patterns(C)  # issue 14: sums over the distinct count rows, weighted
+    w_all = None if comp is None else comp[1].astype(float)
+    if comp is not None:
+        C = comp[0]
     r_all = C.sum(axis=1)
-    A = C[r_all >= 2].astype(float)
-    r = r_all[r_all >= 2].astype(float)
-    n = len(r)
+    keep = r_all >= 2
+    A = C[keep].astype(float)
+    r = r_all[keep].astype(float)
+    w = np.ones(len(r)) if w_all is None else w_all[keep]
+    wsum = (lambda x: x.sum(axis=0)) if w_all is None else (lambda x: w @ x)
+    n = int(round(w.sum()))
     if n < 2:
         return np.nan, np.nan, n
-    rmean = r.mean()
-    eps = 1.0 / r.sum()
+    rmean = wsum(r) / n
+    eps = 1.0 / wsum(r)
     sum_q = (A * (A @ W.T - 1)).sum(axis=1)
-    pa_prime = (sum_q / (rmean * (r - 1))).mean()
+    pa_prime = wsum(sum_q / (rmean * (r - 1))) / n
     pa = (1 - eps) * pa_prime + eps
-    pi = (A / rmean).mean(axis=0)
+    pi = wsum(A / rmean) / n
     pe = float(pi @ W @ pi)
     if pe >= 1:
         return np.nan, np.nan, n
@@ -66,7 +80,7 @@ def alpha_se(C: np.ndarray, W: np.ndarray) -> tuple[float, float, int]:
     pi_w = (W @ pi + W.T @ pi) / 2
     pe_i = (A @ pi_w) / rmean - pe * (r - rmean) / rmean
     x_i = k_i - 2 * (1 - alpha_prime) * (pe_i - pe) / (1 - pe)
-    var = ((x_i - alpha_prime) ** 2).sum() / (n * (n - 1))
+    var = wsum((x_i - alpha_prime) ** 2) / (n * (n - 1))
     return float(alpha), float(np.sqrt(var)), n
 
 

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from qa_toolkit._entry import entry_point
 from qa_toolkit._validation import (
     QAInputError,
     check_fraction,
@@ -16,18 +17,18 @@ from qa_toolkit._validation import (
     check_random_state,
 )
 from qa_toolkit.agreement._common import EXAMPLE, resolve_duplicates, two_raters  # noqa: F401
-from qa_toolkit.agreement._counts import agreement_weights, code_annotations, distance_matrix
 from qa_toolkit.agreement._engine import (
     alpha_batch,
     multi_pa_pe,
 )
-from qa_toolkit.agreement._entry import entry_point
 from qa_toolkit.agreement._warnings import LowOverlapWarning, warn
+from qa_toolkit.agreement._weights import agreement_weights, distance_matrix
 from qa_toolkit.agreement.analytic import ANALYTIC, analytic_interval  # issue 10 (delimited edit)
 from qa_toolkit.agreement.gwet import brennan_prediger, gwet_ac1
 from qa_toolkit.agreement.kappa import cohen_kappa, conger_kappa, fleiss_kappa, scott_pi
 from qa_toolkit.agreement.krippendorff import _check_level, krippendorff_alpha
 from qa_toolkit.agreement.percent import percent_agreement
+from qa_toolkit.engines.coding import code_annotations
 
 __all__ = ["confidence_interval", "METRICS", "MIN_PAIRABLE"]
 

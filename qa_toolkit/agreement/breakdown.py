@@ -10,9 +10,10 @@ from scipy import sparse
 
 from qa_toolkit._validation import check_option, check_positive_int
 from qa_toolkit.agreement._common import EXAMPLE  # noqa: F401
-from qa_toolkit.agreement._counts import agreement_weights, code_annotations
 from qa_toolkit.agreement._engine import alpha_batch, multi_pa_pe
 from qa_toolkit.agreement._warnings import LowOverlapWarning, warn
+from qa_toolkit.agreement._weights import agreement_weights
+from qa_toolkit.engines.coding import code_annotations
 
 __all__ = ["per_task", "per_annotator", "per_label", "pairwise", "PAIRWISE_METRICS"]
 

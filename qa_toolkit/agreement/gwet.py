@@ -8,8 +8,9 @@ import numpy as np
 import pandas as pd
 
 from qa_toolkit.agreement._common import EXAMPLE, check_single_label, resolve_duplicates  # noqa: F401
-from qa_toolkit.agreement._counts import agreement_weights, code_annotations, finish
 from qa_toolkit.agreement._engine import multi_pa_pe
+from qa_toolkit.agreement._weights import agreement_weights, finish
+from qa_toolkit.engines.coding import code_annotations
 
 __all__ = ["gwet_ac1", "brennan_prediger"]
 

@@ -16,7 +16,7 @@ from qa_toolkit._validation import (
     check_columns,
     check_fraction,
 )
-from qa_toolkit.units.kinds import _py
+from qa_toolkit.units.kinds import py_value
 
 __all__ = ["icc"]
 
@@ -82,13 +82,13 @@ def icc(data: pd.DataFrame, *, value: str = "label", confidence: float = 0.95) -
     x = pd.to_numeric(data[value], errors="coerce")
     if x.isna().any():
         bad = data.loc[x.isna()].iloc[0]
-        raise AnnotationFormatError(f"icc needs numeric ratings in {value!r}; task {_py(bad['task'])!r}, annotator "
-                                    f"{_py(bad['annotator'])!r} has {_py(bad[value])!r}.")
+        raise AnnotationFormatError(f"icc needs numeric ratings in {value!r}; task {py_value(bad['task'])!r}, annotator "
+                                    f"{py_value(bad['annotator'])!r} has {py_value(bad[value])!r}.")
     d = pd.DataFrame({"task": data["task"].to_numpy(), "annotator": data["annotator"].to_numpy(), "x": x.to_numpy(float)})
     if d.duplicated(["task", "annotator"]).any():
         bad = d.loc[d.duplicated(["task", "annotator"])].iloc[0]
-        raise AnnotationFormatError(f"icc needs one rating per (task, annotator); task {_py(bad['task'])!r} has several "
-                                    f"from annotator {_py(bad['annotator'])!r}.")
+        raise AnnotationFormatError(f"icc needs one rating per (task, annotator); task {py_value(bad['task'])!r} has several "
+                                    f"from annotator {py_value(bad['annotator'])!r}.")
     wide = d.pivot(index="task", columns="annotator", values="x")
     Y = wide.dropna().to_numpy()
     per_task = d.groupby("task").size()

@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 
 from qa_toolkit._validation import AnnotationFormatError, QAInputError, check_columns
-from qa_toolkit.agreement._common import _chronological, _region_hint
-from qa_toolkit.agreement._counts import agreement_weights
+from qa_toolkit.agreement._common import chronological_order, region_hint
 from qa_toolkit.agreement._engine import cohen_pa_pe, confusion
+from qa_toolkit.agreement._weights import agreement_weights
 
 __all__ = ["intra_annotator_agreement"]
 
@@ -93,13 +93,13 @@ def intra_annotator_agreement(
             raise AnnotationFormatError(
                 f"{_FUNC}: field {col!r} is missing (NaN) in {int(d[col].isna().sum())} row(s) (first at row {first})."
             )
-    d = d.iloc[_chronological(d)]
+    d = d.iloc[chronological_order(d)]
     dup = d.duplicated(["task", "annotator"], keep=False).to_numpy()
     rep = d.loc[dup]
     empty = pd.DataFrame([["overall", None, 0, 0, np.nan, np.nan]], columns=_COLUMNS)
     if len(rep) == 0:
         return empty
-    hint = _region_hint(rep)
+    hint = region_hint(rep)
     if hint is not None:
         raise AnnotationFormatError(f"{_FUNC}: the repeated rows are not test-retest labels; {hint}")
     rank = rep.groupby(["task", "annotator"], sort=False).cumcount().to_numpy()

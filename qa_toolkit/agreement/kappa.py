@@ -14,8 +14,9 @@ from qa_toolkit.agreement._common import (  # noqa: F401
     resolve_duplicates,
     two_raters,
 )
-from qa_toolkit.agreement._counts import agreement_weights, code_annotations, finish
 from qa_toolkit.agreement._engine import cohen_pa_pe, confusion, conger_pa_pe, multi_pa_pe
+from qa_toolkit.agreement._weights import agreement_weights, finish
+from qa_toolkit.engines.coding import code_annotations
 
 __all__ = ["cohen_kappa", "scott_pi", "fleiss_kappa", "conger_kappa"]
 

@@ -10,8 +10,9 @@ import pandas as pd
 
 from qa_toolkit._validation import QAInputError, check_option
 from qa_toolkit.agreement._common import EXAMPLE, check_single_label, resolve_duplicates  # noqa: F401
-from qa_toolkit.agreement._counts import Coded, code_annotations, distance_matrix, finish
 from qa_toolkit.agreement._engine import alpha_batch
+from qa_toolkit.agreement._weights import distance_matrix, finish
+from qa_toolkit.engines.coding import Coded, code_annotations
 
 __all__ = ["krippendorff_alpha", "LEVELS"]
 

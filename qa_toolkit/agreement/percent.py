@@ -7,8 +7,9 @@ from typing import Any
 import pandas as pd
 
 from qa_toolkit.agreement._common import EXAMPLE, resolve_duplicates  # noqa: F401  (EXAMPLE: doctests)
-from qa_toolkit.agreement._counts import agreement_weights, code_annotations
 from qa_toolkit.agreement._engine import multi_pa_pe
+from qa_toolkit.agreement._weights import agreement_weights
+from qa_toolkit.engines.coding import code_annotations
 
 __all__ = ["percent_agreement"]
 

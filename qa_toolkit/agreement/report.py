@@ -7,13 +7,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from qa_toolkit._entry import entry_point
 from qa_toolkit._validation import QAInputError, check_positive_int
 from qa_toolkit.agreement._common import EXAMPLE  # noqa: F401
-from qa_toolkit.agreement._counts import one_coding  # issue 14: one coding per report
-from qa_toolkit.agreement._entry import entry_point
 from qa_toolkit.agreement._result import AgreementReport, interpret
 from qa_toolkit.agreement.bootstrap import METRICS, confidence_interval
 from qa_toolkit.agreement.breakdown import pairwise, per_annotator, per_label
+from qa_toolkit.engines.coding import one_coding  # issue 14: one coding per report
 
 __all__ = ["AgreementReport", "agreement_report", "interpret"]
 
@@ -107,7 +107,7 @@ def agreement_report(
 
     eng = choose_engine(data, engine, func="agreement_report")
     if eng != "pandas":
-        from qa_toolkit.engines.report import engine_report
+        from qa_toolkit.agreement.out_of_core import engine_report
 
         return engine_report(data, engine=eng, metrics=metrics, n_boot=n_boot, min_overlap=min_overlap,
                              random_state=random_state, ci=ci, client=client)

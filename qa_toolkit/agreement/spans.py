@@ -16,7 +16,7 @@ from qa_toolkit._validation import (
     check_fraction,
     check_option,
 )
-from qa_toolkit.agreement._common import _show
+from qa_toolkit.agreement._common import show_value
 from qa_toolkit.agreement._warnings import SpanOverlapWarning
 from qa_toolkit.agreement.geometry import _pair_summary, match_regions, matches_to_units
 
@@ -112,7 +112,7 @@ def _merge_overlaps(d: pd.DataFrame, overlaps: str, func: str) -> pd.DataFrame:
         return d
     first = d.iloc[order[np.flatnonzero(overlap)[0]]]
     n_groups = len(np.unique(key_id[overlap]))
-    where = (f"task {_show(first['task'])}, annotator {_show(first['annotator'])}, label {_show(first['label'])} "
+    where = (f"task {show_value(first['task'])}, annotator {show_value(first['annotator'])}, label {show_value(first['label'])} "
              f"(span {int(first['start'])}-{int(first['end'])}); {int(overlap.sum())} overlapping span(s) "
              f"in {n_groups} (task, annotator, label) group(s)")
     if overlaps == "error":

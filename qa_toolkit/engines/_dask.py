@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from qa_toolkit._validation import QAInputError
-from qa_toolkit.engines import Aggregates
+from qa_toolkit.engines.coding import Aggregates
 from qa_toolkit.io.parquet_dataset import ColumnarSource
 
 __all__: list[str] = []
@@ -117,28 +117,29 @@ def dask_triples(src: ColumnarSource, *, client: Any = None, func: str) -> pd.Da
     return out
 
 
-def _code_partition(part: pd.DataFrame, annotators: pd.Index, classes: pd.Index, gold, dtype=np.float64):
-    """Worker side: one partition's triples as a local task index and sparse counts."""
-    from qa_toolkit.aggregation._tensors import codes_from_triples
-
+def _code_partition(part: pd.DataFrame, annotators: pd.Index, classes: pd.Index, gold, dtype, code_triples):
+    """Worker side: one partition's (task, annotator, label, n) counts, coded by the estimator."""
     tri = part.groupby(COLS, observed=True, sort=False).size().rename("n").reset_index()
     for col in COLS:
         if isinstance(tri[col].dtype, pd.CategoricalDtype):
             tri[col] = tri[col].astype(tri[col].cat.categories.dtype)
-    return codes_from_triples(tri, annotators=annotators, classes=classes, gold=gold, dtype=dtype)
+    return code_triples(tri, annotators=annotators, classes=classes, gold=gold, dtype=dtype)
 
 
 def dask_ds_fit(src: ColumnarSource, *, annotators: pd.Index, classes: pd.Index, gold, client: Any, func: str,
-                run_em, dtype=np.float64):
+                run_em, code_triples, dtype=np.float64):
     """Code the partitions on the workers (shuffled by task, so no task spans two) and run EM.
 
+    ``code_triples(tri, *, annotators, classes, gold, dtype)`` codes one partition's counts
+    (the estimator's own coding, passed in so that the engines never import the estimators);
     ``run_em(mapper)`` is the estimator's loop; ``mapper(fn, *args)`` runs ``fn`` on every
     coded partition where it lives and gathers the (small) results in partition order.
     """
     import dask
 
     ddf = _frame(src).shuffle("task")
-    parts = [dask.delayed(_code_partition)(p, annotators, classes, gold, dtype) for p in ddf.to_delayed()]
+    parts = [dask.delayed(_code_partition)(p, annotators, classes, gold, dtype, code_triples)
+             for p in ddf.to_delayed()]
     with client_for(client, func=func) as c:
         if c is None:
             coded = [cp for cp in dask.compute(*parts, scheduler="threads") if len(cp.tasks)]

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from qa_toolkit._table_checks import _non_scalar
+from qa_toolkit._table_checks import non_scalar
 from qa_toolkit._validation import AnnotationFormatError
 from qa_toolkit.io._problems import Problems
 from qa_toolkit.table import AnnotationWarning
@@ -28,9 +28,9 @@ _NUMERIC = ("x_min", "y_min", "x_max", "y_max", "lead_time", "value", "score", "
 
 
 def _locate(df: pd.DataFrame, i: int) -> str:
-    from qa_toolkit.table import _record
+    from qa_toolkit.table import record_name
 
-    return _record(df, i)
+    return record_name(df, i)
 
 
 def _parse_dates(raw: pd.Series) -> pd.Series:
@@ -49,7 +49,7 @@ def check_rows(df: pd.DataFrame, problems: Problems) -> pd.DataFrame:
     bad = np.zeros(len(df), dtype=bool)
     for col in ("task", "annotator", "label"):
         if col in df.columns:
-            wrong = _non_scalar(df[col])
+            wrong = non_scalar(df[col])
             for i in np.flatnonzero(wrong & ~bad):
                 v = df[col].iloc[i]
                 problems.bad(_locate(df.assign(**{col: "?"}), int(i)),
@@ -58,7 +58,7 @@ def check_rows(df: pd.DataFrame, problems: Problems) -> pd.DataFrame:
             bad |= wrong
     for col in _NUMERIC:
         if col in df.columns and not pd.api.types.is_numeric_dtype(df[col].dtype):
-            scalar = ~_non_scalar(df[col])
+            scalar = ~non_scalar(df[col])
             num = pd.to_numeric(df[col].where(scalar, None), errors="coerce")
             wrong = (df[col].notna() & num.isna()).to_numpy() & ~bad
             for i in np.flatnonzero(wrong):

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from qa_toolkit._validation import AnnotationFormatError
+from qa_toolkit.io.crowd import detect_crowd_format
 
 __all__ = ["detect_format", "VENDOR_FORMATS", "CROWD_FORMAT_NAMES", "KNOWN_FORMATS"]
 
@@ -19,10 +20,6 @@ _JSON_HEAD = 1 << 22  # 4 MiB: enough for the first records of any export
 
 
 def _crowd(path: Path, head: bytes) -> str | None:  # noqa: D103
-    try:
-        from qa_toolkit.io.crowd import detect_crowd_format
-    except ImportError:  # pragma: no cover - crowd.py is the lead's module
-        return None
     return detect_crowd_format(path, head)
 
 

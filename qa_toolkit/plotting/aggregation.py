@@ -50,6 +50,8 @@ def plot_annotator_confusion(model, annotator, *, ax=None, cmap: str = "Blues", 
     import matplotlib.pyplot as plt
     import seaborn as sns
 
+    from qa_toolkit.plotting.agreement import _rotate_class_ticks
+
     model = _fitted(model, "plot_annotator_confusion")
     if annotator not in model.annotators_:
         raise QAInputError(
@@ -63,6 +65,7 @@ def plot_annotator_confusion(model, annotator, *, ax=None, cmap: str = "Blues", 
                 annot_kws={"fontsize": 8}, cbar=False, xticklabels=[str(c) for c in m.columns],
                 yticklabels=[str(c) for c in m.index], **kwargs)
     ax.tick_params(axis="y", rotation=0)
+    _rotate_class_ticks(ax, [str(c) for c in m.columns])
     ax.set_xlabel("label given")
     ax.set_ylabel("true label")
     ax.set_title(f"annotator {annotator}: accuracy {model.annotator_accuracy_[annotator]:.2f}")

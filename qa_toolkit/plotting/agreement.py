@@ -106,7 +106,7 @@ def plot_pairwise_heatmap(data: pd.DataFrame, *, metric: str = "cohen_kappa", mi
 
 
 def plot_per_label(data: pd.DataFrame, *, metric: str = "fleiss_kappa", n_boot: int = 200,
-                   random_state: Any = None, ax=None, **kwargs):
+                   random_state: Any = None, table: pd.DataFrame | None = None, ax=None, **kwargs):
     """Per-label (one-vs-rest) coefficient with bootstrap CI bars.
 
     Parameters
@@ -119,6 +119,9 @@ def plot_per_label(data: pd.DataFrame, *, metric: str = "fleiss_kappa", n_boot: 
         Bootstrap replicates.
     random_state : int, numpy.random.Generator or None, default=None
         Seed of the bootstrap.
+    table : pandas.DataFrame, optional
+        ``per_label(data, metric=metric, ...)`` when already computed (e.g.
+        ``AgreementReport.per_label``): drawn as is, nothing is recomputed.
     ax : matplotlib.axes.Axes, optional
         Axes to draw on; a new figure when None.
     **kwargs
@@ -136,7 +139,9 @@ def plot_per_label(data: pd.DataFrame, *, metric: str = "fleiss_kappa", n_boot: 
     """
     import matplotlib.pyplot as plt
 
-    t = per_label(data, metric=metric, n_boot=n_boot, random_state=random_state).sort_values("value")
+    if table is None:
+        table = per_label(data, metric=metric, n_boot=n_boot, random_state=random_state)
+    t = table.sort_values("value")
     if ax is None:
         _, ax = plt.subplots(figsize=(6, 1 + 0.35 * len(t)))
     y = np.arange(len(t))
@@ -203,6 +208,15 @@ def plot_confusion(data: pd.DataFrame, annotator_a: Any, annotator_b: Any = None
                 fmt=".2f" if normalize else "d", annot_kws={"fontsize": 8}, cbar=False,
                 xticklabels=labels, yticklabels=labels, **kwargs)
     ax.tick_params(axis="y", rotation=0)
+    _rotate_class_ticks(ax, labels)
     ax.set_ylabel(str(annotator_a))
     ax.set_xlabel(col_name)
     return ax
+
+
+def _rotate_class_ticks(ax, labels: list[str]) -> None:
+    """Class names on the x axis: vertical when there are many or they are long (readable at 15+)."""
+    if len(labels) > 6 or max((len(x) for x in labels), default=0) > 8:
+        ax.tick_params(axis="x", rotation=90)
+        for t in ax.get_xticklabels():
+            t.set_horizontalalignment("center")

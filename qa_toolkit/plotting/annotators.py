@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from qa_toolkit.drift import rolling_quality
+from qa_toolkit.annotators import rolling_quality
 
 __all__ = ["plot_annotator_accuracy", "plot_drift"]
 

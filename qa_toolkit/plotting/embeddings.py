@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from qa_toolkit._validation import QAInputError
-from qa_toolkit.embeddings import project_embeddings
+from qa_toolkit.errors import project_embeddings
 
 __all__ = ["plot_embedding_map"]
 
@@ -38,7 +38,7 @@ def plot_embedding_map(
         Cluster of each item (e.g. ``embedding_clusters(...).items["cluster"]``): its
         number is written at the cluster's median position (noise, ``-1``, is not).
     method : {'pca', 'umap', 'auto'}, default='pca'
-        Passed to :func:`qa_toolkit.embeddings.project_embeddings` ('auto': UMAP when
+        Passed to :func:`qa_toolkit.errors.project_embeddings` ('auto': UMAP when
         umap-learn is installed, else PCA).
     xy : DataFrame with columns ``x``, ``y``, optional
         A projection already computed with ``project_embeddings`` (skips the projection;

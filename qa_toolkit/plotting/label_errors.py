@@ -14,7 +14,7 @@ def plot_issue_signals(fused: pd.DataFrame, *, x: str = "vote_share", y: str = "
     Parameters
     ----------
     fused : pandas.DataFrame
-        Output of :func:`qa_toolkit.fusion.fused_issue_table`.
+        Output of :func:`qa_toolkit.errors.fused_issue_table`.
     x, y : str, default='vote_share', 'label_quality'
         Columns to plot (e.g. ``ds_posterior``, ``neighbour_score``).
     ax : matplotlib.axes.Axes, optional

@@ -7,9 +7,21 @@ import pandas as pd
 from qa_toolkit.aggregation import DawidSkene, majority_vote
 from qa_toolkit.report.core import AuditContext, Section, df_to_html, escape, figure_to_html
 
-__all__ = ["build_section"]
+__all__ = ["TITLE", "build_section", "not_applicable"]
 
+TITLE = "Truth inference"
 _MAX_CLASSES = 50
+
+
+def not_applicable(ctx: AuditContext) -> str:
+    """Why there is no truth inference for this table."""
+    df = ctx.annotations
+    if df["annotator"].nunique() < 2:
+        return "a single annotator: there is nothing to infer from disagreement."
+    n = df["label"].nunique()
+    if n > _MAX_CLASSES:
+        return f"{n:,} distinct labels (more than {_MAX_CLASSES}: free numbers or text?), too many for Dawid-Skene."
+    return "no labelled rows."
 
 
 def build_section(ctx: AuditContext) -> Section | None:
@@ -41,11 +53,14 @@ def build_section(ctx: AuditContext) -> Section | None:
     if len(df) == 0 or df["annotator"].nunique() < 2 or df["label"].nunique() > _MAX_CLASSES:
         return None
     random_state = ctx.options.get("random_state", 0)
-    ds = DawidSkene().fit(df, engine=ctx.options.get("engine", "auto"), client=ctx.options.get("scheduler"))
-    ctx.cache["dawid_skene"] = ds
+    ds = ctx.cache.get("dawid_skene")
+    if ds is None:  # fitted once per audit; every later section reads this one
+        ds = DawidSkene().fit(df, engine=ctx.options.get("engine", "auto"), client=ctx.options.get("scheduler"))
+        ctx.cache["dawid_skene"] = ds
     mv = majority_vote(df, random_state=random_state)
-    table = ds.label_table().assign(majority_vote=mv)
-    table["differs_from_mv"] = table["label"] != table["majority_vote"]
+    tied = majority_vote(df, tie_policy="missing").reindex(mv.index).isna() & mv.notna()
+    table = ds.label_table().assign(majority_vote=mv, majority_tie=tied.reindex(ds.labels_.index).fillna(False))
+    table["differs_from_mv"] = (table["label"] != table["majority_vote"]) & ~table["majority_tie"]
     annotators = pd.DataFrame(
         {
             "ds_accuracy": ds.annotator_accuracy_,
@@ -57,6 +72,7 @@ def build_section(ctx: AuditContext) -> Section | None:
         "classes": len(ds.classes_),
         "EM iterations": f"{ds.n_iter_} ({'converged' if ds.converged_ else 'not converged'})",
         "tasks where DS differs from majority vote": int(table["differs_from_mv"].sum()),
+        "tasks where majority vote is a tie (broken at random, seed given)": int(table["majority_tie"].sum()),
         "mean DS confidence": round(float(table["confidence"].mean()), 3),
         "tasks with DS confidence < 0.8": int((table["confidence"] < 0.8).sum()),
     }
@@ -70,15 +86,20 @@ def build_section(ctx: AuditContext) -> Section | None:
                 float((ds.labels_.loc[common] == gold.loc[common]).mean()), 4
             )
 
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
-    plot_ds_accuracy(ds, top=20, ax=axes[0])
-    plot_annotator_confusion(ds, annotators.index[0], ax=axes[1])
+    k = len(ds.classes_)
+    fig, ax = plt.subplots(figsize=(5.5, 1 + 0.22 * min(len(annotators), 20)))
+    plot_ds_accuracy(ds, top=20, ax=ax)
     fig.tight_layout()
+    side = max(4.0, 1.5 + 0.45 * k)  # readable cells and tick labels up to ~30 classes
+    fig2, ax2 = plt.subplots(figsize=(side + 1, side))
+    plot_annotator_confusion(ds, annotators.index[0], ax=ax2)
+    fig2.tight_layout()
     html = [
         "<ul class='qa-kpis'>",
         *(f"<li><b>{escape(k)}</b>: {escape(v)}</li>" for k, v in kpis.items()),
         "</ul>",
-        figure_to_html(fig),
+        "<div style='display:flex;flex-wrap:wrap;gap:1em;align-items:flex-start'>",
+        f"<div>{figure_to_html(fig)}</div><div>{figure_to_html(fig2)}</div></div>",
         "<h3>Least certain tasks</h3>",
         df_to_html(table.sort_values("confidence").head(50)),
         "<h3>Annotators by estimated accuracy (worst first)</h3>",
@@ -109,7 +130,7 @@ def _typed_section(ctx: AuditContext) -> Section:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         fields = describe_fields(data)
-    for field, kind in fields["kind"].items():
+    for field, kind in ctx.steps(list(fields["kind"].items()), "truth inference: fields"):
         sub = data[data["field"] == field] if "field" in data.columns else data
         try:
             with warnings.catch_warnings():
@@ -145,4 +166,4 @@ def _typed_section(ctx: AuditContext) -> Section:
         body += [f"<h3>Field {escape(str(field))} ({escape(kind)})</h3>", f"<p>{escape(text)}</p>",
                  df_to_html(table.head(50))]
         tables["consensus__" + "".join(ch if ch.isalnum() else "_" for ch in str(field))] = table
-    return Section(title="Truth inference", html="\n".join(body), tables=tables)
+    return Section(title=TITLE, html="\n".join(body), tables=tables)

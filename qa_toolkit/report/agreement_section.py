@@ -2,12 +2,54 @@
 
 from __future__ import annotations
 
-import re
 import warnings
 
-from qa_toolkit.report.core import AuditContext, Section, df_to_html, escape, figure_to_html
+import pandas as pd
 
-__all__ = ["build_section"]
+from qa_toolkit.report.core import (
+    AuditContext,
+    Section,
+    df_to_html,
+    escape,
+    field_slug,
+    figure_to_html,
+)
+
+__all__ = ["TITLE", "build_section", "headline"]
+
+TITLE = "Agreement"
+
+#: The coefficient the decision reads per field, in order of preference, with its display name.
+HEADLINE = {
+    "krippendorff_alpha": "Krippendorff's alpha",
+    "alpha_absent_counted": "matched-unit alpha",
+    "alpha_masi": "alpha (MASI)",
+    "alpha_interval": "alpha (interval)",
+    "alpha_ordinal": "alpha (ordinal)",
+    "alpha": "alpha",
+}
+
+
+def headline(summary: pd.DataFrame, *, field: object, kind: str) -> dict:
+    """The one coefficient of a field the verdict and findings read (alpha of its kind).
+
+    Examples
+    --------
+    >>> s = pd.DataFrame({"value": [0.7, 0.41], "ci_low": [0.6, 0.33], "ci_high": [0.8, 0.49]},
+    ...                  index=pd.Index(["f1", "alpha_absent_counted"], name="metric"))
+    >>> headline(s, field="bbox", kind="box")["coefficient"]
+    'matched-unit alpha'
+    """
+    names = [m for m in HEADLINE if m in summary.index]
+    if not names:
+        names = [m for m in summary.index if "alpha" in str(m)] or list(summary.index[:1])
+    if not names:
+        return {"field": field, "kind": kind, "coefficient": "none", "value": float("nan"),
+                "ci_low": float("nan"), "ci_high": float("nan")}
+    m = names[0]
+    row = summary.loc[m]
+    return {"field": field, "kind": kind, "coefficient": HEADLINE.get(m, str(m)), "value": float(row["value"]),
+            "ci_low": float(row.get("ci_low", float("nan"))), "ci_high": float(row.get("ci_high", float("nan")))}
 
 
 def build_section(ctx: AuditContext) -> Section | None:
@@ -46,12 +88,15 @@ def build_section(ctx: AuditContext) -> Section | None:
         warnings.simplefilter("always")
         rep = agreement_report(df, n_boot=int(ctx.options.get("n_boot", 200)), random_state=rs,
                                engine=ctx.options.get("engine", "auto"), client=ctx.options.get("scheduler"))
-        fig, axes = plt.subplots(1, 2, figsize=(12, 4.5))
-        plot_per_label(df, n_boot=100, random_state=rs, ax=axes[0])
+        n_lab, n_ann = df["label"].nunique(), df["annotator"].nunique()
+        fig, axes = plt.subplots(1, 2, figsize=(12, max(4.5, 0.32 * max(n_lab, min(n_ann, 30)) + 1.5)))
+        plot_per_label(df, table=rep.per_label, ax=axes[0])  # the report's own table: no second bootstrap
         plot_pairwise_heatmap(df, min_overlap=10, annotate=df["annotator"].nunique() <= 12, ax=axes[1])
         fig.tight_layout()
     notes = sorted({f"{type(w.message).__name__}: {w.message}" for w in caught
                     if isinstance(w.message, AgreementWarning)})[:8]
+    ctx.cache["agreement_reports"] = {"label": rep}
+    ctx.cache["agreement_headline"] = pd.DataFrame([headline(rep.summary, field="label", kind="categorical")])
     body = [f"<pre>{escape(str(rep))}</pre>"]
     if notes:
         body.append("<ul class='qa-warn'>" + "".join(f"<li>{escape(n)}</li>" for n in notes) + "</ul>")
@@ -60,14 +105,14 @@ def build_section(ctx: AuditContext) -> Section | None:
              df_to_html(rep.per_annotator.sort_values("agreement")),
              "<h3>Annotator pairs (lowest first)</h3>", df_to_html(rep.pairwise.sort_values("value"))]
     plt.close(fig)
-    return Section(title="Agreement", html="\n".join(body),
+    return Section(title=TITLE, html="\n".join(body),
                    tables={"agreement_summary": rep.summary, "agreement_per_label": rep.per_label,
                            "agreement_per_annotator": rep.per_annotator, "agreement_pairwise": rep.pairwise})
 
 
 def _explain(reason: str) -> Section:
     """A section that says why agreement was not computed (the report never omits it silently)."""
-    return Section(title="Agreement", html=f"<div class='qa-warn'>Agreement not computed: {escape(reason)}</div>")
+    return Section(title=TITLE, html=f"<div class='qa-warn'>Agreement not computed: {escape(reason)}</div>")
 
 
 def _typed_section(ctx: AuditContext) -> Section:
@@ -80,10 +125,14 @@ def _typed_section(ctx: AuditContext) -> Section:
         warnings.simplefilter("ignore")
         rep = agreement_report(ctx.annotations, n_boot=int(ctx.options.get("n_boot", 200)), random_state=rs)
     reports = dict(rep) if isinstance(rep, MultiFieldReport) else {getattr(rep, "field", "label"): rep}
-    body, tables = [], {}
+    body, tables, heads = [], {}, []
     for field, r in reports.items():
-        body.append(f"<h3>Field {escape(str(field))} ({escape(str(getattr(r, 'kind', '')))})</h3>")
+        kind = str(getattr(r, "kind", ""))
+        heads.append(headline(r.summary, field=field, kind=kind))
+        body.append(f"<h3>Field {escape(str(field))} ({escape(kind)})</h3>")
         body.append(f"<pre>{escape(str(r))}</pre>")
         body.append(df_to_html(r.summary))
-        tables["agreement_summary__" + re.sub(r"[^0-9A-Za-z_-]+", "_", str(field))] = r.summary
-    return Section(title="Agreement", html="\n".join(body), tables=tables)
+        tables["agreement_summary__" + field_slug(field)] = r.summary
+    ctx.cache["agreement_reports"] = reports
+    ctx.cache["agreement_headline"] = pd.DataFrame(heads)
+    return Section(title=TITLE, html="\n".join(body), tables=tables)

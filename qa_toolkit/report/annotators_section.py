@@ -5,14 +5,16 @@ from __future__ import annotations
 from qa_toolkit.annotators import annotator_report
 from qa_toolkit.report.core import AuditContext, Section, df_to_html, escape, figure_to_html
 
-__all__ = ["build_section"]
+__all__ = ["TITLE", "build_section"]
+
+TITLE = "Annotators"
 
 
 def build_section(ctx: AuditContext) -> Section | None:
     """Annotator report (flags first), accuracy plot when gold exists, drift when timestamps do."""
     import matplotlib.pyplot as plt
 
-    from qa_toolkit.drift import drift_report
+    from qa_toolkit.annotators import drift_report
     from qa_toolkit.plotting.annotators import plot_annotator_accuracy
 
     df = ctx.annotations
@@ -20,8 +22,13 @@ def build_section(ctx: AuditContext) -> Section | None:
 
     if is_typed(df):
         return _typed_section(ctx)
-    rep = annotator_report(df, gold=ctx.gold, pred_probs=ctx.pred_probs, decisions=ctx.options.get("decisions"))
+    ds = ctx.cache.get("dawid_skene")  # the audit's one fit, reused for ds_accuracy
+    rep = annotator_report(df, gold=ctx.gold, pred_probs=ctx.pred_probs, decisions=ctx.options.get("decisions"),
+                           dawid_skene=ds is None)
+    if ds is not None:
+        rep["ds_accuracy"] = ds.annotator_accuracy_.reindex(rep.index).to_numpy(dtype=float)
     ctx.cache["annotator_report"] = rep
+    ctx.cache["annotator_tables"] = {"label": rep}
     flagged = rep[rep["flags"] != ""]
     html = [
         f"<p>{len(rep)} annotators; {int(rep['is_spammer_issue'].sum())} possible spammers, "
@@ -45,7 +52,7 @@ def build_section(ctx: AuditContext) -> Section | None:
         html.append("<p class='qa-note'>No created_at timestamps: drift not computed.</p>")
     if len(flagged):
         html.insert(1, f"<p>Most labels among flagged: {escape(flagged['n_labels'].idxmax())}.</p>")
-    return Section(title="Annotators", html="\n".join(html), tables=tables)
+    return Section(title=TITLE, html="\n".join(html), tables=tables)
 
 
 def _typed_section(ctx: AuditContext) -> Section:
@@ -55,7 +62,8 @@ def _typed_section(ctx: AuditContext) -> Section:
     from qa_toolkit.units.kinds import field_kinds
 
     body, tables = [], {}
-    for field, kind in field_kinds(ctx.annotations).items():
+    reps = {}
+    for field, kind in ctx.steps(list(field_kinds(ctx.annotations).items()), "annotators: fields"):
         body.append(f"<h3>Field {escape(str(field))} ({escape(kind)})</h3>")
         try:
             with warnings.catch_warnings():
@@ -64,6 +72,8 @@ def _typed_section(ctx: AuditContext) -> Section:
         except Exception as exc:  # one field must not hide the others
             body.append(f"<div class='qa-error'>Not computed: {escape(str(exc))}</div>")
             continue
+        reps[field] = rep
         body.append(df_to_html(rep, max_rows=40))
         tables["annotators__" + "".join(ch if ch.isalnum() else "_" for ch in str(field))] = rep
-    return Section(title="Annotators", html="\n".join(body), tables=tables)
+    ctx.cache["annotator_tables"] = reps
+    return Section(title=TITLE, html="\n".join(body), tables=tables)

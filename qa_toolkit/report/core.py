@@ -15,9 +15,11 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
-__all__ = ["AuditContext", "Section", "df_to_html", "figure_to_html", "escape", "neutralise_formulas", "write_csv"]
+__all__ = ["AuditContext", "Section", "df_to_html", "figure_to_html", "escape", "explain", "field_slug",
+           "neutralise_formulas", "write_csv"]
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,23 @@ class AuditContext:
     embeddings: Any = None
     options: dict = field(default_factory=dict)
     cache: dict = field(default_factory=dict)
+    #: ``progress(iterable, desc)``: wraps a loop of a section in a progress bar (stderr).
+    progress: Any = None
+
+    def steps(self, iterable: Any, desc: str) -> Any:
+        """``iterable`` with a progress bar named ``desc`` when the audit shows progress."""
+        items = list(iterable)
+        return items if self.progress is None or len(items) < 2 else self.progress(items, desc)
+
+
+def explain(title: str, reason: str) -> Section:
+    """A section that says why it was not computed (the report never omits a section silently)."""
+    return Section(title=title, html=f"<div class='qa-warn'>Not applicable to this data: {html.escape(reason)}</div>")
+
+
+def field_slug(field_name: Any) -> str:
+    """A field name made safe for a CSV file name (``"Category"`` -> ``"Category"``)."""
+    return re.sub(r"[^0-9A-Za-z_-]+", "_", str(field_name))
 
 
 def escape(text: Any) -> str:
@@ -75,9 +94,9 @@ def escape(text: Any) -> str:
 def df_to_html(df: pd.DataFrame, *, max_rows: int = 50, float_format: str = "{:.4g}") -> str:
     """Render a DataFrame as an HTML table, truncated to ``max_rows`` with a note."""
     shown = df.head(max_rows)
-    out = shown.to_html(
+    out = "<div class='qa-scroll'>" + shown.to_html(
         classes="qa-table", border=0, float_format=lambda v: float_format.format(v), escape=True
-    )
+    ) + "</div>"
     if len(df) > max_rows:
         out += f"<p class='qa-note'>Showing {max_rows} of {len(df)} rows; the CSV has all.</p>"
     return out
@@ -117,6 +136,20 @@ def _neutralise_index(index: pd.Index) -> pd.Index:
     return index.rename(_neutralise(index.name))
 
 
+def _neutralise_column(series: pd.Series) -> pd.Series:
+    """Neutralise a text column, looking at each distinct value once (hash factorisation)."""
+    try:
+        codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    except TypeError:  # unhashable cells (lists): value by value
+        return series.astype(object).map(_neutralise)
+    fixed = [_neutralise(v) for v in uniques]
+    if all(a is b for a, b in zip(fixed, uniques)):
+        return series
+    values = np.asarray(fixed + [None], dtype=object)[codes]  # code -1 (missing) -> last slot
+    values[codes < 0] = series.to_numpy(dtype=object)[codes < 0]
+    return pd.Series(values, index=series.index, name=series.name)
+
+
 def neutralise_formulas(df: pd.DataFrame) -> pd.DataFrame:
     """A copy of ``df`` whose text cells cannot run as spreadsheet formulas.
 
@@ -138,13 +171,42 @@ def neutralise_formulas(df: pd.DataFrame) -> pd.DataFrame:
     out = df.copy()
     for i in range(out.shape[1]):
         series = out.iloc[:, i]
-        if series.dtype == object or isinstance(series.dtype, (pd.StringDtype, pd.CategoricalDtype)):
-            out.isetitem(i, series.astype(object).map(_neutralise))
+        if isinstance(series.dtype, pd.CategoricalDtype):  # only the categories can be text
+            cats = series.cat.categories
+            fixed = pd.Index([_neutralise(v) for v in cats], dtype=object)
+            if not fixed.equals(pd.Index(cats, dtype=object)):
+                out.isetitem(i, pd.Series(pd.Categorical.from_codes(series.cat.codes, categories=fixed.unique())
+                                          if fixed.is_unique else series.astype(object).map(_neutralise),
+                                          index=series.index))
+        elif series.dtype == object or isinstance(series.dtype, pd.StringDtype):
+            out.isetitem(i, _neutralise_column(series))
     out.columns = _neutralise_index(out.columns)
     out.index = _neutralise_index(out.index)
     return out
 
 
+#: Tables with more rows than this are written with pyarrow's multithreaded CSV writer.
+FAST_CSV_ROWS = 50_000
+
+
 def write_csv(df: pd.DataFrame, path: str | os.PathLike) -> None:
-    """Write a report table as CSV with its text cells neutralised (:func:`neutralise_formulas`)."""
-    neutralise_formulas(df).to_csv(path)
+    """Write a report table as CSV with its text cells neutralised (:func:`neutralise_formulas`).
+
+    Large tables (more than :data:`FAST_CSV_ROWS` rows) go through ``pyarrow.csv`` when
+    every column converts (booleans are then written ``true``/``false``, which
+    ``pandas.read_csv`` reads back as booleans); otherwise, and for small tables, pandas.
+    """
+    safe = neutralise_formulas(df)
+    if len(safe) > FAST_CSV_ROWS:
+        import pyarrow as pa
+        import pyarrow.csv as pacsv
+
+        try:
+            flat = safe.reset_index() if not isinstance(safe.index, pd.RangeIndex) else safe.reset_index(names="")
+            flat.columns = [str(c) for c in flat.columns]
+            table = pa.Table.from_pandas(flat, preserve_index=False)
+            pacsv.write_csv(table, str(path), pacsv.WriteOptions(quoting_style="needed"))
+            return
+        except (pa.ArrowException, TypeError, ValueError):  # mixed or nested cells: pandas writes them
+            pass
+    safe.to_csv(path)

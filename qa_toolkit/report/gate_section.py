@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
-from qa_toolkit.gate import evaluate_gate
+from qa_toolkit.release import evaluate_gate
 from qa_toolkit.report.core import AuditContext, Section, df_to_html, escape
 
-__all__ = ["build_section"]
+__all__ = ["TITLE", "build_section", "not_applicable"]
+
+TITLE = "Release gate"
+
+
+def not_applicable(ctx: AuditContext) -> str:
+    """Why there is no gate result."""
+    return ("no release-gate config was given (qa-toolkit audit --gate gate.yaml); "
+            "the verdict above comes from the pilot criteria of each field.")
 
 
 def build_section(ctx: AuditContext) -> Section | None:
@@ -34,4 +42,4 @@ def build_section(ctx: AuditContext) -> Section | None:
     ]
     for r in result.table[~result.table["passed"]].itertuples():
         html.append(f"<p class='qa-note'>{escape(r.check)}: {escape(r.why)}</p>")
-    return Section(title="Release gate", html="\n".join(html), tables={"gate": result.table})
+    return Section(title=TITLE, html="\n".join(html), tables={"gate": result.table})

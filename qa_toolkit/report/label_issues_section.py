@@ -6,7 +6,20 @@ import pandas as pd
 
 from qa_toolkit.report.core import AuditContext, Section, df_to_html, escape, figure_to_html
 
-__all__ = ["build_section"]
+__all__ = ["TITLE", "build_section", "not_applicable"]
+
+TITLE = "Label issues"
+
+
+def not_applicable(ctx: AuditContext) -> str:
+    """Why there is no label-issue ranking for this table."""
+    df = ctx.annotations
+    if df is None or len(df) == 0:
+        return "no annotations."
+    if df["annotator"].nunique() < 2:
+        return "a single annotator: no human disagreement to rank, and no model probabilities to compare with."
+    return ("a typed table (regions, spans, multi-label or ratings): labels are not per-item votes here; the "
+            "per-field truth inference and triage sections rank its units instead.")
 
 _SHOW = ["given_label", "priority", "n_flags", "reasons", "vote_share", "ds_posterior", "label_quality",
          "neighbour_score", "n_duplicate_conflicts"]
@@ -35,14 +48,17 @@ def build_section(ctx: AuditContext) -> Section | None:
     import matplotlib.pyplot as plt
 
     from qa_toolkit.aggregation import majority_vote
-    from qa_toolkit.fusion import fused_issue_table
-    from qa_toolkit.label_errors import crowdlab
+    from qa_toolkit.errors import crowdlab, fused_issue_table
     from qa_toolkit.plotting.label_errors import plot_issue_signals
 
     df = ctx.annotations
     if df is None or len(df) == 0 or df["annotator"].nunique() < 2:
         return None
     if df.duplicated(["task", "annotator"]).any():  # region annotations: not a per-item label
+        return None
+    from qa_toolkit.agreement.fields import is_typed
+
+    if is_typed(df):  # typed fields are ranked per unit (triage), with the consensus of their kind
         return None
     rs = ctx.options.get("random_state", 0)
     given = majority_vote(df, tie_policy="first", random_state=rs)
@@ -57,7 +73,9 @@ def build_section(ctx: AuditContext) -> Section | None:
             emb = pd.DataFrame(ctx.embeddings, index=order)
         except ValueError:
             notes.append("Embeddings do not have one row per task; neighbour signals were left out.")
-    fused = fused_issue_table(given, annotations=df, pred_probs=probs, embeddings=emb)
+    ds = ctx.cache.get("dawid_skene")  # the audit's one fit (truth inference section), reused
+    fused = fused_issue_table(given, annotations=df, pred_probs=probs, embeddings=emb,
+                              dawid_skene=ds if ds is not None else "auto")
     tables["label_issues"] = fused
     ctx.cache["label_issues"] = fused  # triage and the release gate read it
     html = [
@@ -81,7 +99,7 @@ def build_section(ctx: AuditContext) -> Section | None:
             "<h3>CROWDLAB annotator quality (lower = worse)</h3>",
             df_to_html(res.annotator_quality.sort_values("annotator_quality")),
         ]
-    return Section(title="Label issues", html="\n".join(html), tables=tables)
+    return Section(title=TITLE, html="\n".join(html), tables=tables)
 
 
 def _align_probs(probs, df: pd.DataFrame, given: pd.Series, notes: list) -> pd.DataFrame | None:

@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 from qa_toolkit.report.core import AuditContext, Section, df_to_html, escape, figure_to_html
-from qa_toolkit.review import DecisionLog, apply_decisions
+from qa_toolkit.review import DecisionLog, review_status
 
-__all__ = ["build_section"]
+__all__ = ["TITLE", "build_section", "not_applicable"]
+
+TITLE = "Review decisions"
+
+
+def not_applicable(ctx: AuditContext) -> str:
+    """Why there is no review section."""
+    return "no decision log was given (qa-toolkit audit --decision-log decisions.jsonl)."
 
 
 def build_section(ctx: AuditContext) -> Section | None:
@@ -22,7 +29,7 @@ def build_section(ctx: AuditContext) -> Section | None:
 
     log = DecisionLog(path, read_only=True)
     ctx.cache["decisions"] = log.read()  # the gate's unresolved-review check reads it
-    final = apply_decisions(ctx.annotations, log, on_mismatch="warn")
+    final = review_status(ctx.annotations, log, on_mismatch="warn")  # every unit, rejected ones included
     status = final["status"].value_counts().rename_axis("status").rename("n_tasks").to_frame()
     reviewed = final.loc[final["status"] != "pending"].drop(columns=["consensus_label"], errors="ignore")
     fig, ax = plt.subplots(figsize=(5, 3))
@@ -34,4 +41,4 @@ def build_section(ctx: AuditContext) -> Section | None:
     html += ["</p>", figure_to_html(fig), "<h3>Status</h3>", df_to_html(status),
              f"<h3>Reviewed tasks ({len(reviewed)})</h3>", df_to_html(reviewed)]
     plt.close(fig)
-    return Section(title="Review decisions", html="".join(html), tables={"review_status": status, "reviewed": reviewed})
+    return Section(title=TITLE, html="".join(html), tables={"review_status": status, "reviewed": reviewed})

@@ -2,10 +2,25 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from qa_toolkit.report.core import AuditContext, Section, df_to_html, escape
+from qa_toolkit.report.items import item_lookup, table_with_items
 from qa_toolkit.triage import escalate_low_agreement, review_queue
 
-__all__ = ["build_section"]
+__all__ = ["TITLE", "build_section", "item_roots"]
+
+TITLE = "Triage"
+
+
+def item_roots(ctx: AuditContext) -> list[Path]:
+    """Folders where the items' local paths are looked up: ``data_root``, then the input's folder."""
+    roots = [Path(r) for r in (ctx.options.get("data_root"),) if r]
+    src = ctx.options.get("input_path")
+    if src:
+        p = Path(src)
+        roots.append(p if p.is_dir() else p.parent)
+    return roots
 
 
 def build_section(ctx: AuditContext) -> Section | None:
@@ -40,7 +55,7 @@ def build_section(ctx: AuditContext) -> Section | None:
     html = [
         f"<p>{len(queue)} tasks ranked; {len(with_reason)} have at least one reason for review. "
         "Priority is a noisy-OR of the signals shown (higher = review first).</p>",
-        df_to_html(queue.head(50).drop(columns=["explored"]), max_rows=50),
+        table_with_items(queue.drop(columns=["explored"]), item_lookup(df), roots=item_roots(ctx), max_rows=50),
         f"<h3>Low-agreement escalation ({n_esc} tasks)</h3>",
         "<p>Tasks with pairwise agreement below 0.7 get one more annotator, up to 2 + 3 "
         "(Label Studio Enterprise's rule); tasks at the cap go to expert review. "
@@ -49,7 +64,7 @@ def build_section(ctx: AuditContext) -> Section | None:
     ]
     if len(queue) and queue["reasons"].iloc[0]:
         html.insert(1, f"<p>First in the queue: task {escape(queue['task'].iloc[0])} ({escape(queue['reasons'].iloc[0])}).</p>")
-    return Section(title="Triage", html="\n".join(html), tables={"review_queue": queue, "escalation": esc.reset_index()})
+    return Section(title=TITLE, html="\n".join(html), tables={"review_queue": queue, "escalation": esc.reset_index()})
 
 
 def _typed_section(ctx: AuditContext) -> Section:
@@ -61,7 +76,8 @@ def _typed_section(ctx: AuditContext) -> Section:
     from qa_toolkit.units.kinds import field_kinds
 
     body, queues = [], []
-    for field, kind in field_kinds(ctx.annotations).items():
+    items, roots = item_lookup(ctx.annotations), item_roots(ctx)
+    for field, kind in ctx.steps(list(field_kinds(ctx.annotations).items()), "triage: fields"):
         body.append(f"<h3>Field {escape(str(field))} ({escape(kind)})</h3>")
         try:
             with warnings.catch_warnings():
@@ -72,8 +88,8 @@ def _typed_section(ctx: AuditContext) -> Section:
             body.append(f"<div class='qa-error'>Not computed: {escape(str(exc))}</div>")
             continue
         body.append(f"<p>{len(q)} items ranked.</p>")
-        body.append(df_to_html(q.head(30), max_rows=30))
+        body.append(table_with_items(q, items, roots=roots, max_rows=30))
         queues.append(q.assign(field=field) if "field" not in q.columns else q)
     queue = pd.concat(queues, ignore_index=True) if queues else pd.DataFrame()
     ctx.cache["review_queue"] = queue
-    return Section(title="Triage", html="\n".join(body), tables={"review_queue": queue})
+    return Section(title=TITLE, html="\n".join(body), tables={"review_queue": queue})

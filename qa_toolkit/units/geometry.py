@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from qa_toolkit._validation import AnnotationFormatError
-from qa_toolkit.units.kinds import _py
+from qa_toolkit.units.kinds import py_value
 
 __all__ = ["COCO_SIGMAS", "box_iou_pairs", "span_iou_pairs", "rotated_box_polygons", "oks", "Geometry",
            "prepare_geometry", "GEOMETRY_COLUMNS"]
@@ -121,9 +121,9 @@ def oks(gt: np.ndarray, dt: np.ndarray, *, area: float, sigmas: np.ndarray = COC
 
 def _record(d: pd.DataFrame, i: int, field: Any) -> str:
     r = d.iloc[i]
-    aid = f", annotation {_py(r['annotation_id'])!r}" if "annotation_id" in d.columns else ""
-    rid = f", region {_py(r['region_id'])!r}" if "region_id" in d.columns else ""
-    return f"field {field!r}, task {_py(r['task'])!r}, annotator {_py(r['annotator'])!r}{aid}{rid}"
+    aid = f", annotation {py_value(r['annotation_id'])!r}" if "annotation_id" in d.columns else ""
+    rid = f", region {py_value(r['region_id'])!r}" if "region_id" in d.columns else ""
+    return f"field {field!r}, task {py_value(r['task'])!r}, annotator {py_value(r['annotator'])!r}{aid}{rid}"
 
 
 @dataclass

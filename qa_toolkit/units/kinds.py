@@ -39,7 +39,7 @@ HANDLER = {"categorical": "agreement_report / majority_vote / DawidSkene",
            "text": "similarity_agreement (free text has no label to count)"}
 
 
-def _py(v: Any) -> Any:
+def py_value(v: Any) -> Any:
     """numpy scalars as Python scalars, for messages."""
     return v.item() if isinstance(v, np.generic) else v
 
@@ -181,7 +181,7 @@ def check_one_label(data: pd.DataFrame, *, func: str, field: Any = None, kind: s
     aid = f", annotation {first['annotation_id']!r}" if "annotation_id" in data.columns else ""
     raise AnnotationFormatError(
         f"{func} reads one label per (task, annotator), but field {f!r} (kind {kind!r}) has {n_first} rows for "
-        f"task {_py(first['task'])!r}, annotator {_py(first['annotator'])!r}{aid} ({int(data.duplicated(keys).sum())} extra "
+        f"task {py_value(first['task'])!r}, annotator {py_value(first['annotator'])!r}{aid} ({int(data.duplicated(keys).sum())} extra "
         f"row(s) in all). {use}"
     )
 

@@ -8,7 +8,13 @@ import numpy as np
 import pandas as pd
 
 from qa_toolkit._validation import AnnotationFormatError, QAInputError
-from qa_toolkit.units.kinds import REGION_KINDS, _py, assigned_pairs, check_one_label, select_field
+from qa_toolkit.units.kinds import (
+    REGION_KINDS,
+    assigned_pairs,
+    check_one_label,
+    py_value,
+    select_field,
+)
 from qa_toolkit.units.matching import match_objects
 
 __all__ = ["ABSENT", "to_units", "region_units"]
@@ -23,10 +29,10 @@ def _numeric(d: pd.DataFrame, field: Any, kind: str, func: str) -> np.ndarray:
     bad = np.flatnonzero(np.isnan(vals))
     if len(bad):
         r = d.iloc[int(bad[0])]
-        aid = f", annotation {_py(r['annotation_id'])!r}" if "annotation_id" in d.columns else ""
+        aid = f", annotation {py_value(r['annotation_id'])!r}" if "annotation_id" in d.columns else ""
         raise AnnotationFormatError(
             f"{func}: field {field!r} has kind {kind!r} but {len(bad)} value(s) are not numbers (first: "
-            f"{_py(src.iloc[int(bad[0])])!r} at task {_py(r['task'])!r}, annotator {_py(r['annotator'])!r}{aid}). "
+            f"{py_value(src.iloc[int(bad[0])])!r} at task {py_value(r['task'])!r}, annotator {py_value(r['annotator'])!r}{aid}). "
             "Fix the values or give the field another kind (kinds={...}).")
     return vals
 

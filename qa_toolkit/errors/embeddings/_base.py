@@ -1,6 +1,6 @@
 """Machinery shared by the embedders: image decoding, content hashing, batching, cache.
 
-Private: the public classes live in :mod:`qa_toolkit.embeddings`.
+Private: the public classes live in :mod:`qa_toolkit.errors.embeddings.models`.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._validation import QAInputError, QAWarning, check_positive_int
+from qa_toolkit._validation import QAInputError, QAWarning, check_positive_int
 
 __all__ = ["_BaseEmbedder", "_auto_device", "_to_pil", "_item_key"]
 
@@ -244,7 +244,7 @@ def _offline_pretrained(open_clip, model_name: str, pretrained: str | None, is_f
 
 
 def _zero_shot_probs(embedder, images, class_prompts, *, template: str, index) -> pd.DataFrame:
-    """The body of :meth:`qa_toolkit.embeddings.ClipEmbedder.zero_shot_probs`."""
+    """The body of :meth:`qa_toolkit.errors.embeddings.models.ClipEmbedder.zero_shot_probs`."""
     func = "ClipEmbedder.zero_shot_probs"
     if isinstance(class_prompts, dict):
         prompts = {c: [p] if isinstance(p, str) else list(p) for c, p in class_prompts.items()}

@@ -22,32 +22,75 @@ import numpy as np
 import pandas as pd
 
 from qa_toolkit._validation import AnnotationFormatError, QAInputError, check_columns
-from qa_toolkit.agreement._warnings import UndefinedAgreementWarning, warn
+from qa_toolkit.engines._intcode import compact_counts, int_range, range_codes
 
-__all__ = ["Coded", "code_annotations", "agreement_weights", "finish", "shared_coding", "has_duplicate_pairs",
-           "any_duplicate_pairs", "one_coding"]
+__all__ = ["Coded", "code_annotations", "shared_coding", "has_duplicate_pairs", "any_duplicate_pairs", "one_coding",
+           "row_sums"]
 
 REQUIRED = ("task", "annotator", "label")
 
 
-@dataclass(frozen=True)
 class Coded:
-    """The long table as integer codes (internal)."""
+    """The long table as integer codes (internal).
 
-    t: np.ndarray
-    a: np.ndarray
-    l: np.ndarray  # noqa: E741
-    tasks: pd.Index
-    annotators: pd.Index
-    categories: pd.Index
-    counts: np.ndarray
-    #: (n_annotators, n_categories) label counts; set by the out-of-core engines (t/a/l are None there).
-    annotator_counts: np.ndarray | None = None
+    ``t``, ``a``, ``l``: per-row task, annotator and label codes (None out of core);
+    ``tasks``, ``annotators``, ``categories``: the values behind the codes; ``counts``:
+    (n_tasks, n_categories) label counts; ``annotator_counts``: (n_annotators,
+    n_categories) label counts, set by the out-of-core engines. Integer annotator ids
+    are resolved lazily (``annotator_range``: raw 0-based codes and the smallest id), so
+    the coefficients that only read ``counts`` never pay for them.
+    """
+
+    def __init__(self, t: Any, a: Any, l: Any, tasks: pd.Index, annotators: pd.Index | None,  # noqa: E741
+                 categories: pd.Index, counts: np.ndarray, annotator_counts: np.ndarray | None = None, *,
+                 r: np.ndarray | None = None, annotator_range: tuple[np.ndarray, int, int] | None = None) -> None:
+        self.t, self.l, self.tasks, self.categories, self.counts = t, l, tasks, categories, counts
+        self.annotator_counts = annotator_counts
+        self._a, self._annotators, self._a_range = a, annotators, annotator_range
+        if r is not None:
+            self.__dict__["r"] = r
+
+    def _resolve_annotators(self) -> None:
+        raw, lo, n_range = self._a_range  # type: ignore[misc]
+        present = np.bincount(raw, minlength=n_range) > 0
+        dtype = np.int64 if raw.dtype.itemsize > 4 else np.int32
+        if present.all():
+            self._a = raw
+        else:
+            mapping = np.cumsum(present, dtype=dtype) - 1
+            self._a = mapping[raw]
+        self._annotators = pd.Index(np.flatnonzero(present) + lo)
+        self._a_range = None
+
+    @property
+    def a(self) -> Any:
+        if self._a_range is not None:
+            self._resolve_annotators()
+        return self._a
+
+    @property
+    def annotators(self) -> pd.Index:
+        if self._a_range is not None:
+            self._resolve_annotators()
+        return self._annotators  # type: ignore[return-value]
+
+    @property
+    def n_annotator_codes(self) -> int:
+        """Range of the annotator codes (>= the number of annotators; equal once resolved)."""
+        if self._a_range is not None:
+            return self._a_range[2]
+        return len(self._annotators)  # type: ignore[arg-type]
+
+    def at_least_annotators(self, k: int) -> bool:
+        """Whether the table has ``k`` or more annotators, without resolving them when k <= 2."""
+        if self._a_range is not None and k <= 2:  # codes 0 and n_range - 1 both occur
+            return k <= 1 or self._a_range[2] >= 2
+        return len(self.annotators) >= k
 
     @functools.cached_property
     def r(self) -> np.ndarray:
         """Labels per task, shape (n_tasks,)."""
-        return self.counts.sum(axis=1)
+        return row_sums(self.counts)
 
     @functools.cached_property
     def n_pairable(self) -> int:
@@ -60,6 +103,13 @@ class Coded:
             return np.asarray(self.categories, dtype=float)
         except (TypeError, ValueError):
             return np.full(len(self.categories), np.nan)
+
+
+def row_sums(C: np.ndarray) -> np.ndarray:
+    """Row sums of a count matrix (a product with ones: 3x faster than ``sum(axis=1)`` for few columns)."""
+    if C.dtype.kind in "iu":
+        return C @ np.ones(C.shape[1], dtype=C.dtype)
+    return C.sum(axis=1)
 
 
 def _codes(col: pd.Series) -> tuple[np.ndarray, pd.Index]:
@@ -91,27 +141,33 @@ def _codes(col: pd.Series) -> tuple[np.ndarray, pd.Index]:
 _DUP_GRID_CELLS = 2**31
 
 
-def has_duplicate_pairs(t: np.ndarray, a: np.ndarray, n_tasks: int, n_annotators: int) -> bool:
+def has_duplicate_pairs(t: np.ndarray, a: np.ndarray, n_tasks: int, n_annotators: int,
+                        r: np.ndarray | None = None, grouped: bool | None = None) -> bool:
     """Whether any (task, annotator) code pair occurs twice, in linear time.
 
     Rows grouped by task (the usual export order) are compared with their neighbours
-    within each task's run; otherwise each ``t * n_annotators + a`` is marked in a byte
-    map of the (task x annotator) grid and the marked cells are compared with the rows
-    (no sort); when the grid is larger than
-    ``max(32 N, 2^26)`` cells (very many annotators), hashes the keys instead. Used
-    by :func:`code_annotations`; the table-level duplicate check
-    (:func:`qa_toolkit.table.validate_annotations`) can call it on its own codes.
+    within each task's run (``r``, the labels per task when known, bounds the run length);
+    otherwise each ``t * n_annotators + a`` is marked in a byte map of the (task x
+    annotator) grid and the marked cells are compared with the rows (no sort); when the
+    grid is larger than ``max(32 N, 2^26)`` cells (very many annotators), hashes the keys
+    instead. ``n_annotators`` may be any bound above the annotator codes; ``grouped``, when
+    known, says whether ``t`` is non-decreasing.
     """
     n = len(t)
     cells = int(n_tasks) * int(n_annotators)
     if n < 2 or cells < n:
         return n >= 2 and cells < n
-    key = np.multiply(t, n_annotators, dtype=np.int64)
-    key += a
-    if bool((key[1:] > key[:-1]).all()):  # sorted by (task, annotator), as most exports are
-        return False
-    if bool((t[1:] >= t[:-1]).all()):  # grouped by task: compare within runs, no sort
-        r_max = int(np.bincount(t).max()) if n_tasks <= 4 * n else n
+    key = np.multiply(t, n_annotators, dtype=np.int32 if cells < 2**31 else np.int64, casting="unsafe")
+    np.add(key, a, out=key, casting="unsafe")
+    if grouped is None:
+        grouped = bool((t[1:] >= t[:-1]).all())
+    if grouped:  # grouped by task: compare within runs, no sort
+        if bool((key[1:] > key[:-1]).all()):  # and by annotator within tasks
+            return False
+        if r is not None:
+            r_max = int(r.max())
+        else:
+            r_max = int(np.bincount(t).max()) if n_tasks <= 4 * n else n
         if r_max <= 16:
             return any(bool((key[d:] == key[:-d]).any()) for d in range(1, r_max))
     if cells <= min(max(32 * n, 2**26), _DUP_GRID_CELLS):
@@ -197,7 +253,7 @@ def code_annotations(
     or an earlier call), used as is.
     """
     # issue 10: name the function the user called
-    from qa_toolkit.agreement._entry import caller_name
+    from qa_toolkit._entry import caller_name
 
     func = caller_name(func)
     if isinstance(data, Coded):
@@ -218,8 +274,8 @@ def code_annotations(
             coded = _code(data, func=func, categories=categories, min_annotators=min_annotators)
             if ckey is not None:
                 cache[ckey] = (data, coded)
-    n_ann = len(coded.annotators)
-    if n_ann < min_annotators:
+    if not coded.at_least_annotators(min_annotators):
+        n_ann = len(coded.annotators)
         raise QAInputError(
             f"{func} needs at least {min_annotators} annotators; the table has {n_ann} "
             f"({list(coded.annotators)[:5]})."
@@ -237,16 +293,22 @@ def _code(data: Any, *, func: str, categories: Any, min_annotators: int) -> Code
     d = data[list(REQUIRED)]
     if len(d) == 0:
         raise QAInputError(f"{func}: the 'data' table is empty; it needs rows with task, annotator, label.")
-    na = d["label"].isna().to_numpy()
-    if na.any():
-        raise AnnotationFormatError(
-            f"{func}: field 'label' is missing (NaN) in {int(na.sum())} row(s) (first at row "
-            f"{int(np.flatnonzero(na)[0])}); drop or fill them first "
-            "(validate_annotations(df, errors='warn') drops them)."
-        )
-    for col in ("task", "annotator"):
-        if d[col].isna().any():
-            raise AnnotationFormatError(f"{func}: field {col!r} is missing (NaN) in {int(d[col].isna().sum())} row(s).")
+    for col in REQUIRED:
+        if d[col].dtype.kind in "iub":
+            continue  # integer columns hold no NaN: skip the pass
+        na = d[col].isna().to_numpy()
+        if not na.any():
+            continue
+        if col == "label":
+            raise AnnotationFormatError(
+                f"{func}: field 'label' is missing (NaN) in {int(na.sum())} row(s) (first at row "
+                f"{int(np.flatnonzero(na)[0])}); drop or fill them first "
+                "(validate_annotations(df, errors='warn') drops them)."
+            )
+        raise AnnotationFormatError(f"{func}: field {col!r} is missing (NaN) in {int(na.sum())} row(s).")
+    fast = _code_compact(data, d, func=func, categories=categories, min_annotators=min_annotators)
+    if fast is not None:
+        return fast
     t, tasks, a, annotators = _task_annotator_codes(data)
     if isinstance(d["label"].dtype, pd.CategoricalDtype) and d["label"].cat.ordered and categories is None:
         categories = list(d["label"].cat.categories)
@@ -269,16 +331,9 @@ def _code(data: Any, *, func: str, categories: Any, min_annotators: int) -> Code
                 f"The 'categories' parameter of {func} must contain every label; "
                 f"{unknown} are not in {list(cats)[:20]}."
             )
-    if len(annotators) < min_annotators:  # before the duplicate check: the clearer message
-        raise QAInputError(
-            f"{func} needs at least {min_annotators} annotators; the table has {len(annotators)} "
-            f"({list(annotators)[:5]})."
-        )
+    _check_annotators(annotators, min_annotators, func)
     if has_duplicate_pairs(t, a, len(tasks), len(annotators)):
-        # -- agreement conventions (issue 10): test-retest vs regions message (delimited edit) --
-        from qa_toolkit.agreement._labels import duplicate_error
-
-        raise duplicate_error(data, func=func)
+        _raise_duplicates(data, func)
     K = len(cats)
     l = l.astype(np.int32, copy=False) if K < 2**31 else l  # noqa: E741
     flat = np.multiply(t, K, dtype=np.int64)
@@ -288,88 +343,64 @@ def _code(data: Any, *, func: str, categories: Any, min_annotators: int) -> Code
     return Coded(t=t, a=a, l=l, tasks=tasks, annotators=annotators, categories=cats, counts=counts)
 
 
-def agreement_weights(weights: Any, n_categories: Any, *, func: str) -> np.ndarray:
-    """Agreement weight matrix (1 on the diagonal) of shape (K, K).
+def _check_annotators(annotators: pd.Index, min_annotators: int, func: str) -> None:
+    if len(annotators) < min_annotators:  # before the duplicate check: the clearer message
+        raise QAInputError(
+            f"{func} needs at least {min_annotators} annotators; the table has {len(annotators)} "
+            f"({list(annotators)[:5]})."
+        )
 
-    ``n_categories`` is the categories (``coded.categories``) or, for positions only, K.
-    ``None`` gives the identity; ``'linear'`` ``1 - |x_i - x_j| / (x_max - x_min)`` and
-    ``'quadratic'`` ``1 - (x_i - x_j)^2 / (x_max - x_min)^2``. The scores ``x`` are the
-    label VALUES when every category is a number (or a numeric string), as SAS PROC
-    FREQ's default table scores and R irrCAC ``linear.weights``/``quadratic.weights``,
-    so a scale point nobody used does not move the others; otherwise the positions
-    0..K-1 in the given category order (as sklearn ``cohen_kappa_score``). An array is
-    taken as is.
+
+def _raise_duplicates(data: Any, func: str) -> None:
+    # -- agreement conventions (issue 10): test-retest vs regions message (delimited edit) --
+    from qa_toolkit.engines._labels import duplicate_error
+
+    raise duplicate_error(data, func=func)
+
+
+def _code_compact(data: Any, d: pd.DataFrame, *, func: str, categories: Any, min_annotators: int) -> Coded | None:
+    """Issue 14 fast path: integer task and label ids in a compact range (None otherwise).
+
+    No hashing and no presence pass: the counts come from one ``bincount`` over the raw
+    range (:func:`~qa_toolkit.engines._intcode.compact_counts`); integer annotator ids
+    stay raw codes until a coefficient reads them. Same codes and counts as the general path.
     """
-    # -- agreement conventions (issue 10): scores from label values (delimited edit) --
-    from qa_toolkit.agreement._labels import category_scores
-
-    K, scores = category_scores(n_categories)
-    # -- end of delimited edit --
-    if weights is None:
-        return np.eye(K)
-    if isinstance(weights, str):
-        if weights not in ("linear", "quadratic"):
-            raise QAInputError(
-                f"The 'weights' parameter of {func} must be one of {{None, 'linear', 'quadratic'}} "
-                f"or a square array. Got {weights!r} instead."
-            )
-        if K == 1:
-            return np.eye(1)
-        i = scores
-        diff = np.abs(i[:, None] - i[None, :]) / (i.max() - i.min())
-        return 1 - diff if weights == "linear" else 1 - diff**2
-    w = np.asarray(weights, dtype=float)
-    if w.shape != (K, K):
-        raise QAInputError(
-            f"The 'weights' parameter of {func} must be a ({K}, {K}) array for the {K} categories. "
-            f"Got shape {w.shape} instead."
-        )
-    return w
-
-
-def finish(num: float, den: float, *, func: str, replace_undefined_by: float) -> float:
-    """``num / den`` or ``replace_undefined_by`` with a warning when ``den`` is 0."""
-    if not np.isfinite(den) or abs(den) < 1e-15:
-        warn(
-            UndefinedAgreementWarning,
-            f"{func} is undefined here (chance agreement is 1, e.g. a single label in use); "
-            f"returning {replace_undefined_by!r}.",
-        )
-        return float(replace_undefined_by)
-    return float(num / den)
+    if categories is not None:
+        return None
+    t_v, l_v, a_v = d["task"].to_numpy(), d["label"].to_numpy(), d["annotator"].to_numpy()
+    if t_v.dtype.kind not in "iu" or l_v.dtype.kind not in "iu":
+        return None
+    coded = compact_counts(t_v, l_v)
+    if coded is None:
+        return None
+    t, tasks, l, cats, counts, r, grouped = coded  # noqa: E741
+    ar = int_range(a_v, 4 * len(a_v) + 1000)
+    if ar is None:
+        a, annotators = _codes(d["annotator"])
+        n_a, a_range = len(annotators), None
+        _check_annotators(annotators, min_annotators, func)
+    else:
+        n_a, annotators = ar[1] - ar[0] + 1, None
+        a = range_codes(a_v, ar[0], n_a)
+        a_range = (a, ar[0], n_a)
+    out = Coded(t=t, a=a if a_range is None else None, l=l, tasks=tasks, annotators=annotators,
+                categories=cats, counts=counts, r=r, annotator_range=a_range)
+    if a_range is not None and not out.at_least_annotators(min_annotators):
+        _check_annotators(out.annotators, min_annotators, func)
+    if has_duplicate_pairs(t, a, len(tasks), n_a, r=r, grouped=grouped):
+        _raise_duplicates(data, func)
+    return out
 
 
-def distance_matrix(
-    level: str | Callable, coded: Coded, *, func: str
-) -> Callable[[np.ndarray], np.ndarray]:
-    """Return ``d(n_c)`` giving the (B, K, K) distance matrices from (B, K) value marginals."""
-    K = len(coded.categories)
-    if callable(level):
-        vals = np.asarray(coded.categories, dtype=object)
-        d = np.array([[float(level(vals[i], vals[j])) for j in range(K)] for i in range(K)])
-        return lambda n: np.broadcast_to(d, (n.shape[0], K, K))
-    if level == "nominal":
-        d = 1.0 - np.eye(K)
-        return lambda n: np.broadcast_to(d, (n.shape[0], K, K))
-    if level == "ordinal":
+@dataclass(frozen=True)
+class Aggregates:
+    """Group-by counts of a source (internal): the input of :func:`sufficient_statistics`.
 
-        def ordinal(n: np.ndarray) -> np.ndarray:
-            cum = np.cumsum(n, axis=1)  # (B, K)
-            i = np.arange(K)
-            lo, hi = np.minimum(i[:, None], i[None, :]), np.maximum(i[:, None], i[None, :])
-            between = cum[:, hi] - cum[:, lo] + n[:, lo]
-            return (between - (n[:, :, None] + n[:, None, :]) / 2) ** 2
+    ``task_label``: ``task, label, n``; ``annotator_label``: ``annotator, label, n``;
+    ``duplicate``: one (task, annotator) pair with several rows, or None; ``n_rows``.
+    """
 
-        return ordinal
-    v = coded.values
-    if np.isnan(v).any():
-        raise QAInputError(
-            f"{func}: level={level!r} needs numeric labels; got {list(coded.categories)[:5]}. "
-            "Use level='nominal' or 'ordinal' (with categories=[...] giving the order)."
-        )
-    if level == "interval":
-        d = (v[:, None] - v[None, :]) ** 2
-    else:  # ratio
-        s = v[:, None] + v[None, :]
-        d = np.divide(v[:, None] - v[None, :], s, out=np.zeros((K, K)), where=s != 0) ** 2
-    return lambda n: np.broadcast_to(d, (n.shape[0], K, K))
+    task_label: pd.DataFrame
+    annotator_label: pd.DataFrame
+    duplicate: tuple | None
+    n_rows: int

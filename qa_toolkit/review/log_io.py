@@ -1,6 +1,6 @@
 """Low-level storage of the review decision log: hash chain, line checks, durable writes.
 
-Private helpers of :mod:`qa_toolkit.review`. A version-2 log is JSON Lines; every line
+Storage helpers of :mod:`qa_toolkit.review`. A version-2 or -3 log is JSON Lines; every line
 (the header is line 1, sequence number 0) carries ``seq`` and ``hash``::
 
     hash_i = sha256(hash_{i-1} + canonical_json(line_i without "hash"))    (hash_0: "" before it)

@@ -1,42 +1,52 @@
 """The :class:`DecisionLog` itself; import it from :mod:`qa_toolkit.review`.
 
 Kept apart from the replay functions so each module stays readable; the storage
-format (hash chain, durable writes) lives in :mod:`qa_toolkit._decision_log_io`.
+format (hash chain, durable writes) lives in :mod:`qa_toolkit.review.log_io`.
+
+Format version 3 (this one) adds per-unit records: ``field``, ``unit`` (the object number
+of a region field, the label of a multi-label field), ``annotation_id`` (the annotation a
+decision was made on, or the annotator's version taken), ``geometry`` and ``scope``, and a
+``task_hash`` per decision, so a decision goes stale only when its own task changes.
+Version-2 logs are still read and appended to (their whole-table hash check stays).
 """
 
 from __future__ import annotations
 
-import datetime as _dt
 import json
 import os
 import warnings
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from qa_toolkit import _decision_log_io as _io
-from qa_toolkit._decision_log_io import (
-    DECISIONS,
+from qa_toolkit._validation import AnnotationFormatError, QAInputError, check_columns
+from qa_toolkit.review import log_io as _io
+from qa_toolkit.review.log_io import (
     DecisionLogError,
     DecisionLogWarning,
     LogMismatchError,
 )
-from qa_toolkit._decision_log_io import (
+from qa_toolkit.review.log_io import (
     py_scalar as _py,
 )
-from qa_toolkit._validation import AnnotationFormatError, QAInputError, check_columns, check_option
+from qa_toolkit.review.record import build_record
+from qa_toolkit.review.record import now as _now
 
 __all__ = ["DecisionLog"]
 
 _MAGIC = "qa_toolkit.decision_log"
-_VERSION = 2
+_VERSION = 3
+#: Versions this qa_toolkit can append to (version 1 has no hash chain: read only).
+_WRITABLE = (2, 3)
 _COLUMNS = [
     "seq", "timestamp", "task", "decision", "reviewer", "label_before", "label_after",
     "reason", "comment", "annotations_hash",
 ]
-_OPTIONAL = ["field", "unit", "annotation_id"]
+_OPTIONAL = ["field", "unit", "annotation_id", "annotator", "scope", "geometry", "policy", "task_hash"]
+
 
 
 class DecisionLog:
@@ -45,13 +55,19 @@ class DecisionLog:
     Line 1 is a header (format, version, annotation hash); each further line is one
     decision with ``seq`` (1, 2, ...), ``timestamp``, ``task``, ``decision``, ``reviewer``,
     ``label_before``, ``label_after``, ``reason``, ``comment``, ``annotations_hash``,
-    optional ``field``, ``unit``, ``annotation_id``, and last ``hash``, chained to the line
-    before (see :mod:`qa_toolkit._decision_log_io`). Every append takes the lock file
+    optional ``field``, ``unit``, ``annotation_id``, ``annotator``, ``scope``, ``geometry``,
+    ``task_hash`` (version 3) and last ``hash``, chained to the line before (see
+    :mod:`qa_toolkit.review.log_io`). Every append takes the lock file
     ``<path>.lock``, checks the lines other writers added, ends a torn tail left by a
     crashed writer (the fragment stays visible), writes the whole line or nothing (a short
     write is cut back and raises ``OSError``) and ``fsync``s before returning. Creating a
     log, writing its header and checking the annotation hash happen under the lock, and
     the folder is ``fsync``ed after the file is created. Opening an existing log resumes it.
+
+    A version-3 log is not tied to one table: each decision carries the hash of its own
+    task (:func:`qa_toolkit.review.tables.task_hashes`), and annotations added to or
+    changed on other tasks leave it valid (:func:`qa_toolkit.review.stale_decisions`
+    lists the decisions whose task changed). A version-2 log keeps its whole-table check.
 
     Version-1 logs (written before the hash chain) are still read, with a
     :class:`DecisionLogWarning` that edits to them cannot be detected; they are not
@@ -96,11 +112,10 @@ class DecisionLog:
        seq  task decision label_before label_after
     0    1     2      fix          NaN         dog
     1    2     1   accept          cat         cat
-    >>> apply_decisions(ann, log)[["label", "status"]]
-         label    status
-    task
-    1      cat  accepted
-    2      dog     fixed
+    >>> apply_decisions(ann, log)[["task", "annotator", "label", "status"]]
+       task    annotator label    status
+    0     1  adjudicated   cat  accepted
+    1     2  adjudicated   dog     fixed
     >>> log.close()
     """
 
@@ -116,14 +131,26 @@ class DecisionLog:
         self._state: _io.ScanResult | None = None
         self._offset = 0
         self.annotations_hash: str | None = None
+        self._task_hash: dict = {}
+        self._kinds: dict = {}
+        self._annotation_ids: dict = {}
         if annotations is not None:
-            from qa_toolkit._review_tables import annotations_hash, consensus_labels
+            from qa_toolkit.review.tables import annotations_hash, consensus_labels, task_hashes
 
             check_columns(annotations, ("task", "annotator", "label"), name="annotations", func="DecisionLog")
             self.annotations_hash = annotations_hash(annotations)
             self._tasks = set(annotations["task"].tolist())
             cons = consensus_labels(annotations)["consensus_label"]
             self._consensus = {_py(k): _py(v) for k, v in cons.items()}
+            self._task_hash = {_py(k): v for k, v in task_hashes(annotations).items()}
+            if "field" in annotations.columns or "kind" in annotations.columns:
+                from qa_toolkit.units import field_kinds
+
+                self._kinds = {_py(k): v for k, v in field_kinds(annotations).items()}
+            if "annotation_id" in annotations.columns:
+                ids = annotations[["annotation_id", "annotator", "task"]].dropna(subset=["annotation_id"])
+                self._annotation_ids = {_py(a): (_py(w), _py(t)) for a, w, t in ids.drop_duplicates(
+                    "annotation_id").itertuples(index=False)}
             if labels is None:
                 labels = sorted(annotations["label"].dropna().unique().tolist(), key=str)
         self.labels = None if labels is None else [_py(x) for x in labels]
@@ -146,7 +173,7 @@ class DecisionLog:
                         _io.write_all(self._writable_fd(), data, size_before=0)
                         header = self._read_header() or {}
                     self._check_header(header)
-                    if self.version != _VERSION:
+                    if self.version not in _WRITABLE:
                         raise QAInputError(
                             f"The decision log {self.path} is a version-{self.version} log without a hash chain; "
                             "it can be read (read_only=True) but not appended to. Copy it into a new log with "
@@ -204,14 +231,14 @@ class DecisionLog:
 
     def _check_header(self, header: dict) -> None:
         self.version = header.get("version")
-        if self.version not in (1, _VERSION):
+        if self.version not in (1, *_WRITABLE):
             raise AnnotationFormatError(f"{self.path}: decision log version {self.version!r} is not supported "
-                                        f"(this qa_toolkit reads versions 1 and {_VERSION}).")
-        if self.version == _VERSION and (header.get("seq") != 0 or _io.chain_hash("", header) != header.get("hash")):
+                                        f"(this qa_toolkit reads versions 1 to {_VERSION}).")
+        if self.version in _WRITABLE and (header.get("seq") != 0 or _io.chain_hash("", header) != header.get("hash")):
             raise DecisionLogError(f"{self.path}: line 1 (the header) does not match its hash: it was edited.",
                                    problems=[(1, "the header does not match its hash")])
         logged = header.get("annotations_hash")
-        if self.annotations_hash and logged and logged != self.annotations_hash:
+        if self.version != _VERSION and self.annotations_hash and logged and logged != self.annotations_hash:
             raise LogMismatchError(
                 f"The decision log {self.path} was written for other annotations "
                 f"(annotation hash {logged}); the annotations given hash to "
@@ -269,9 +296,10 @@ class DecisionLog:
             self._refresh()
 
     # -- public API ------------------------------------------------------------------
-    def append(self, task: Any, decision: str, *, reviewer: str, label: Any = None, reason: str | None = None,
-               comment: str | None = None, label_before: Any = None, field: str | None = None,
-               unit: Any = None, annotation_id: Any = None) -> None:
+    def append(self, task: Any, decision: str, *, reviewer: str, unit: Any = None, annotation_id: Any = None,
+               label: Any = None, geometry: Mapping | None = None, reason: str | None = None,
+               comment: str | None = None, label_before: Any = None, field: Any = None,
+               annotator: Any = None, scope: str | None = None, policy: str | None = None) -> None:
         """Append one decision; it is on disk (``fsync``) when this returns, else it raises.
 
         Parameters
@@ -280,21 +308,40 @@ class DecisionLog:
             The task decided on: a value JSON gives back unchanged (no tuples, timestamps,
             NaN or booleans), so the decision can be replayed onto the annotations.
         decision : {'accept', 'fix', 'reject', 'skip', 'undo'}
-            ``undo`` cancels the latest not yet undone decision on ``task``.
+            ``undo`` cancels the latest not yet undone decision on the same
+            (task, field, unit, annotation) key.
         reviewer : str
             Who decided.
+        unit : str or int, optional
+            The unit within (task, field): the object number of a region field (as in
+            :func:`qa_toolkit.to_units` ``object``), the label of a multi-label field; None
+            for the whole task (categorical and rating fields).
+        annotation_id : str or int, optional
+            The annotation the decision was made on. With ``scope='annotation'`` the decision
+            accepts or rejects that annotator's whole annotation of the task; on a unit,
+            ``accept`` with an ``annotation_id`` takes that annotator's version.
         label : optional
-            The label after the decision; required for ``fix``. For ``accept`` it defaults
-            to the label before (the annotators' consensus).
+            The label after the decision; required for ``fix`` unless ``geometry`` is given
+            (ratings: the corrected value). For ``accept`` it defaults to the label before.
+        geometry : dict, optional
+            Corrected geometry of a region (``{"x_min": .., "y_min": .., "x_max": .., "y_max": ..}``,
+            ``{"start": .., "end": ..}``, ``{"points": [[x, y], ...]}``...).
         reason : str, optional
             Reason code; required for ``reject``.
         comment : str, optional
             Free text.
         label_before : optional
-            The label before the decision; by default the annotators' consensus.
-        field, unit, annotation_id : optional
-            Where in the task the decision applies (typed fields, units, one annotation);
-            written only when given.
+            The label before the decision; by default the annotators' consensus of the task.
+        field : str, optional
+            The field (Label Studio control) decided on.
+        annotator : str, optional
+            Whose annotation (default: looked up from ``annotation_id`` in the annotations).
+        scope : {'unit', 'annotation'}, optional
+            Default ``'annotation'`` when ``annotation_id`` is given without ``unit``, ``label``
+            and ``geometry``, else ``'unit'``.
+        policy : {'requeue', 'remove'}, optional
+            What a ``reject`` does (Label Studio's review settings): send the unit back for
+            re-annotation (:func:`qa_toolkit.review.requeue_units`) or only remove it.
 
         Raises
         ------
@@ -305,43 +352,11 @@ class DecisionLog:
             the file is cut back to its previous size: the decision was NOT recorded.
         """
         self._writable_fd()
-        check_option("decision", decision, DECISIONS, func="DecisionLog.append")
-        if not isinstance(reviewer, str) or not reviewer.strip():
-            raise QAInputError(f"The 'reviewer' parameter of DecisionLog.append must be a non-empty string. Got {reviewer!r}.")
-        task = _py(task)
-        if not _io.replayable(task, allow_bool=False):
-            raise QAInputError(
-                f"The 'task' parameter of DecisionLog.append must be a str, int or finite float, which JSON "
-                f"gives back unchanged; got {type(task).__name__} {task!r}, which could not be replayed. "
-                "Give tasks plain ids (e.g. with annotations['task'].astype(str))."
-            )
-        if self._tasks is not None and task not in self._tasks:
-            raise QAInputError(f"The 'task' parameter of DecisionLog.append must be a task of the annotations. Got {task!r}.")
-        label = _py(label)
-        if decision == "fix" and label is None:
-            raise QAInputError("DecisionLog.append: decision 'fix' needs the corrected 'label'. Got None.")
-        if label is not None and not _io.replayable(label, allow_bool=True):
-            raise QAInputError(f"The 'label' parameter of DecisionLog.append must be a str, int, float or bool; "
-                               f"got {type(label).__name__} {label!r}, which could not be replayed.")
-        if label is not None and self.labels is not None and label not in self.labels:
-            check_option("label", label, self.labels, func="DecisionLog.append")
-        if decision == "reject" and not (isinstance(reason, str) and reason.strip()):
-            raise QAInputError(f"DecisionLog.append: decision 'reject' needs a 'reason'. Got {reason!r}.")
-        before = _py(label_before) if label_before is not None else self._label_before(task)
-        if decision == "accept" and label is None:
-            label = before
-        if decision in ("reject", "skip", "undo"):
-            label = None
-        record = {"timestamp": _now(), "task": task, "decision": decision, "reviewer": reviewer,
-                  "label_before": _json_safe(before), "label_after": label, "reason": reason, "comment": comment,
-                  "annotations_hash": self.annotations_hash}
-        for key, value in (("field", field), ("unit", unit), ("annotation_id", annotation_id)):
-            value = _py(value)
-            if value is not None:
-                if not _io.replayable(value, allow_bool=False):
-                    raise QAInputError(f"The '{key}' parameter of DecisionLog.append must be a str or int; "
-                                       f"got {type(value).__name__} {value!r}.")
-                record[key] = value
+        record = build_record(self, task, decision, reviewer=reviewer, unit=unit, annotation_id=annotation_id,
+                              label=label, geometry=geometry, reason=reason, comment=comment,
+                              label_before=label_before, field=field, annotator=annotator, scope=scope,
+                              policy=policy)
+        task = record["task"]
         try:
             self._append_record(record)
         except OSError as err:
@@ -366,7 +381,7 @@ class DecisionLog:
         lines = data.split(b"\n")[1:]
         if lines and lines[-1] == b"":
             lines.pop()
-        chained = self.version == _VERSION
+        chained = self.version in _WRITABLE
         state = _io.scan(lines, _io.ScanResult(hash=header.get("hash") or ""), chained=chained)
         self.torn_lines = list(state.torn)
         self._raise_problems(state)
@@ -430,11 +445,3 @@ class DecisionLog:
 
     def __repr__(self) -> str:
         return f"DecisionLog({str(self.path)!r}, annotations_hash={self.annotations_hash!r})"
-
-
-def _json_safe(value: Any) -> Any:
-    return value if value is None or _io.replayable(value, allow_bool=True) else str(value)
-
-
-def _now() -> str:
-    return _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="microseconds")

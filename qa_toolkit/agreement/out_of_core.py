@@ -15,8 +15,8 @@ import numpy as np
 import pandas as pd
 
 from qa_toolkit._validation import QAInputError, check_positive_int, check_random_state
-from qa_toolkit.agreement._counts import Coded
 from qa_toolkit.engines import sufficient_statistics
+from qa_toolkit.engines.coding import Coded
 from qa_toolkit.io.parquet_dataset import ColumnarSource, open_source
 
 __all__ = ["engine_report", "COUNT_METRICS"]

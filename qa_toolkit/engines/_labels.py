@@ -45,12 +45,12 @@ def category_scores(categories: Any) -> tuple[int, np.ndarray]:
     return K, v
 
 
-def _show(value: Any) -> str:
+def show_value(value: Any) -> str:
     """``repr`` of a record id or label as the user wrote it (numpy scalars as Python ones)."""
     return repr(value.item() if isinstance(value, np.generic) else value)
 
 
-def _chronological(data: pd.DataFrame) -> np.ndarray:
+def chronological_order(data: pd.DataFrame) -> np.ndarray:
     """Row positions in time order: ``created_at`` (stable) when the table has it, else row order."""
     if "created_at" in data.columns and data["created_at"].notna().all():
         try:
@@ -61,7 +61,7 @@ def _chronological(data: pd.DataFrame) -> np.ndarray:
     return np.arange(len(data))
 
 
-def _region_hint(rows: pd.DataFrame) -> str | None:
+def region_hint(rows: pd.DataFrame) -> str | None:
     """The hint for repeated rows that are regions / several fields / multilabel, else None."""
     if "field" in rows.columns and rows["field"].nunique(dropna=False) > 1:
         fields = [str(f) for f in pd.unique(rows["field"])][:10]
@@ -94,12 +94,12 @@ def duplicate_error(data: pd.DataFrame, *, func: str) -> AnnotationFormatError:
     n_here = int(same.sum())
     n_extra = int(data.duplicated(["task", "annotator"]).sum())
     n_pairs = len(rows.drop_duplicates(["task", "annotator"]))
-    where = (f"annotator {_show(first['annotator'])} gave task {_show(first['task'])} {n_here} labels "
+    where = (f"annotator {show_value(first['annotator'])} gave task {show_value(first['task'])} {n_here} labels "
              f"({n_extra} repeated row(s) on {n_pairs} (task, annotator) pair(s))")
-    hint = _region_hint(rows)
+    hint = region_hint(rows)
     if hint is not None:
         return AnnotationFormatError(f"{func} needs one label per (task, annotator); {where}: {hint}")
-    labels = [_show(v) for v in rows.loc[same, "label"].tolist()[:5]]
+    labels = [show_value(v) for v in rows.loc[same, "label"].tolist()[:5]]
     return AnnotationFormatError(
         f"{func} needs one label per (task, annotator); {where}: repeated labels by one annotator "
         f"on one task (test-retest; here {', '.join(labels)}). Pass duplicates='first' or "

@@ -1,0 +1,81 @@
+"""End-to-end ``qa-toolkit audit`` on a synthetic crowd (issue 14: 10^6 labels <= 10 s).
+
+Synthetic crowd as in ``bench_scale.py``: 5 labels per task, 50 annotators, 5 classes, with
+string annotator ids and class names as a real export has them. Prints the wall time, the
+load average and the time of every report section (the provenance block records them too).
+
+Usage::
+
+    nice .venv/bin/python benchmarks/bench_audit.py --labels 1000000 --format parquet
+    nice .venv/bin/python benchmarks/bench_audit.py --labels 1000000 --format csv --profile
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import os
+import pstats
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+
+def make_crowd(n_labels: int, *, per_task: int = 5, n_annotators: int = 50, n_classes: int = 5,
+               seed: int = 0) -> pd.DataFrame:
+    """``n_labels`` rows: each task labelled by ``per_task`` distinct annotators, 30 % noise."""
+    rng = np.random.default_rng(seed)
+    n_tasks = n_labels // per_task
+    truth = rng.integers(0, n_classes, n_tasks)
+    step = max(1, n_annotators // per_task)
+    ann = (rng.integers(0, n_annotators, n_tasks)[:, None] + np.arange(per_task)[None, :] * step) % n_annotators
+    noisy = rng.random((n_tasks, per_task)) < 0.3
+    lab = np.where(noisy, rng.integers(0, n_classes, (n_tasks, per_task)), truth[:, None])
+    names = np.array([f"class_{k}" for k in range(n_classes)], dtype=object)
+    workers = np.array([f"w{k:03d}" for k in range(n_annotators)], dtype=object)
+    return pd.DataFrame({"task": np.repeat(np.arange(n_tasks), per_task), "annotator": workers[ann.ravel()],
+                         "label": names[lab.ravel()]})
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--labels", type=int, default=1_000_000)
+    ap.add_argument("--format", choices=["csv", "parquet"], default="parquet")
+    ap.add_argument("--profile", action="store_true", help="print the 25 most expensive functions")
+    ap.add_argument("--workdir", default=None, help="where the input and report go (default: a temp folder)")
+    args = ap.parse_args(argv)
+    from qa_toolkit.cli import main as cli
+
+    work = Path(args.workdir or tempfile.mkdtemp(prefix="bench_audit_"))
+    work.mkdir(parents=True, exist_ok=True)
+    src = work / f"crowd_{args.labels}.{args.format}"
+    if not src.exists():
+        df = make_crowd(args.labels)
+        df.to_parquet(src, index=False) if args.format == "parquet" else df.to_csv(src, index=False)
+    warnings.simplefilter("ignore")
+    prof = cProfile.Profile() if args.profile else None
+    t0 = time.perf_counter()
+    if prof:
+        prof.enable()
+    rc = cli(["audit", str(src), "--out", str(work / "report")])
+    if prof:
+        prof.disable()
+    wall = time.perf_counter() - t0
+    print(f"| audit of {args.labels:,} labels ({args.format}) | {wall:.1f} s | exit {rc} | "
+          f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())} |")
+    timings = work / "report" / "provenance__section_seconds.csv"
+    if timings.exists():
+        print(pd.read_csv(timings).to_string(index=False))
+    if prof:
+        pstats.Stats(prof).sort_stats("cumulative").print_stats(25)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,86 @@
+"""Coding compact integer ids in linear time (internal).
+
+Issue 14: tables whose ``task`` and ``label`` columns are integers in a compact range (the
+usual shape of large crowdsourcing exports after an id mapping) are coded without any
+hashing or presence pass: the task x label counts are one ``bincount`` over the raw range,
+and unused tasks or labels are dropped from the (small) count matrix afterwards. Integer
+annotator ids are kept as raw 0-based codes and resolved only when a coefficient reads
+them (:class:`~qa_toolkit.engines.coding.Coded`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["int_range", "range_codes", "compact_counts"]
+
+
+def int_range(v: np.ndarray, limit: int) -> tuple[int, int] | None:
+    """``(lo, hi)`` of an integer array whose range ``hi - lo`` is below ``limit``, else None."""
+    if v.dtype.kind not in "iu" or not len(v):
+        return None
+    lo, hi = int(v.min()), int(v.max())
+    return (lo, hi) if hi - lo < limit else None
+
+
+def range_codes(v: np.ndarray, lo: int, n_range: int) -> np.ndarray:
+    """``v - lo`` as integer codes (``v`` itself, no copy, when it is int32/int64 and ``lo`` is 0)."""
+    if lo == 0 and v.dtype.kind == "i" and v.dtype.itemsize >= 4:
+        return v
+    return np.subtract(v, lo, dtype=np.int32 if n_range < 2**31 else np.int64, casting="unsafe")
+
+
+def _present_codes(codes: np.ndarray, present: np.ndarray) -> np.ndarray:
+    mapping = np.cumsum(present, dtype=np.int32 if len(present) < 2**31 else np.int64)
+    mapping -= 1
+    return mapping[codes]
+
+
+def compact_counts(t_v: np.ndarray, l_v: np.ndarray):
+    """Task and label codes and the task x label counts of compact integer columns.
+
+    Returns ``(t, tasks, l, categories, counts, r, grouped)`` or None when the ids are not
+    integers in a compact range (the caller then hashes them). ``r`` holds the labels per task;
+    ``grouped`` says whether the rows are sorted by task.
+    """
+    n = len(t_v)
+    lr = int_range(l_v, min(n, 2**16) + 1)
+    if lr is None:
+        return None
+    grouped = t_v.dtype.kind in "iu" and bool((t_v[1:] >= t_v[:-1]).all())  # the usual export order
+    if grouped:  # sorted: the range without a min/max pass
+        tr = (int(t_v[0]), int(t_v[-1])) if int(t_v[-1]) - int(t_v[0]) < 4 * n + 1000 else None
+    else:
+        tr = int_range(t_v, 4 * n + 1000)
+    if tr is None:
+        return None
+    (t_lo, t_hi), (l_lo, l_hi) = tr, lr
+    T, K = t_hi - t_lo + 1, l_hi - l_lo + 1
+    if T * K > max(2 * n, 2**22):
+        return None
+    flat = np.multiply(t_v, K, dtype=np.int64)
+    flat += l_v
+    if t_lo * K + l_lo:
+        flat -= t_lo * K + l_lo
+    counts = np.bincount(flat, minlength=T * K).reshape(T, K)
+    del flat
+    has_label = counts[:4096].any(axis=0)  # a label seen in the first tasks is present: no full pass
+    if not has_label.all():
+        has_label = counts.sum(axis=0) > 0
+    if has_label.all():
+        l_codes = range_codes(l_v, l_lo, K)
+    else:
+        counts = counts[:, has_label]
+        l_codes = _present_codes(range_codes(l_v, l_lo, K), has_label)
+    cats = pd.Index(np.flatnonzero(has_label) + l_lo, dtype=l_v.dtype)
+    r = counts @ np.ones(counts.shape[1], dtype=counts.dtype)
+    has_task = r > 0
+    if has_task.all():
+        t_codes = range_codes(t_v, t_lo, T)
+        tasks = pd.Index(np.arange(t_lo, t_hi + 1), dtype=t_v.dtype)
+    else:
+        counts, r = counts[has_task], r[has_task]
+        t_codes = _present_codes(range_codes(t_v, t_lo, T), has_task)
+        tasks = pd.Index(np.flatnonzero(has_task) + t_lo, dtype=t_v.dtype)
+    return t_codes, tasks, l_codes, cats, counts, r, grouped
