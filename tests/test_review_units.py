@@ -272,3 +272,10 @@ def test_decisions_stay_fresh_when_the_table_is_read_with_text_ids(tmp_path):
     assert len(stale_decisions(as_text, log)) == 0
     changed = pd.concat([as_text, pd.DataFrame({"task": ["7"], "annotator": ["c"], "label": ["z"]})])
     assert len(stale_decisions(changed, log)) == 1
+
+
+def test_consensus_line_counts_annotators_not_rows():
+    from qa_toolkit.widgets.renderers import labels_html
+
+    html = labels_html({"a": "Date", "b": "Date", "c": "<absent>"}, consensus="Date", agreement=1.0)
+    assert "2 of 3 annotators" in html and "100%" not in html

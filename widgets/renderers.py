@@ -160,9 +160,13 @@ def labels_html(labels: Mapping, *, consensus: Any = None, agreement: float = fl
     cells = "".join(
         f'<td style="padding:2px 8px;border-top:3px solid {colors.get(a, "#000")}">'
         f"<small>{_esc(a)}</small><br><b>{_esc(lab)}</b></td>" for a, lab in labels.items())
-    agree = "n/a" if agreement != agreement else f"{agreement:.0%}"
+    if labels:  # count annotators, never rows: "2 of 3 annotators" (one shown <absent> counts)
+        n_same = sum(str(lab) == str(consensus) for lab in labels.values())
+        support = f"{n_same} of {len(labels)} annotators"
+    else:
+        support = "agreement n/a" if agreement != agreement else f"agreement {agreement:.0%}"
     parts = [f'<table class="qa-labels"><tr>{cells}</tr></table>',
-             f"<div>consensus: <b>{_esc(consensus)}</b> (agreement {agree})</div>"]
+             f"<div>consensus: <b>{_esc(consensus)}</b> ({support})</div>"]
     if suggestion is not None and not (isinstance(suggestion, float) and np.isnan(suggestion)):
         parts.append(f'<div>model suggests: <b class="qa-suggestion">{_esc(suggestion)}</b></div>')
     if reasons:

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from qa_toolkit._validation import check_columns
-from qa_toolkit.annotators.gold import loo_agreement
+from qa_toolkit.annotators.gold import _ambiguous, loo_agreement
 
 __all__ = ["annotator_agreement", "others_majority_share", "task_mean_ci", "boot_ci", "relative_low_agreement"]
 
@@ -73,21 +73,42 @@ def others_majority_share(data: pd.DataFrame, target) -> np.ndarray:
     >>> others_majority_share(df, ["x"] * 5).tolist()
     [1.0, 1.0, 1.0, 1.0, 0.0]
     """
-    t = np.asarray(pd.factorize(data["task"])[0])
-    lab = data["label"].astype(str).to_numpy()
-    tgt = pd.Series(target, index=data.index).astype(str).to_numpy()
-    cnt = pd.DataFrame({"t": t, "l": lab}).groupby(["t", "l"]).size()
-    key = pd.MultiIndex.from_arrays([t, tgt])
-    c_tgt = cnt.reindex(key).fillna(0).to_numpy() - (lab == tgt)
-    k = pd.Series(np.arange(len(t))).groupby(t)
-    n = k.transform("size").to_numpy()
+    t = np.asarray(pd.factorize(data["task"])[0]).astype(np.int64)
+    lab_s, tgt_s = _as_str(data["label"]), _as_str(pd.Series(target, index=data.index))
+    codes, _ = pd.factorize(np.concatenate([lab_s, tgt_s]))
+    lab, tgt = codes[: len(t)].astype(np.int64), codes[len(t):].astype(np.int64)
+    n_codes = int(codes.max()) + 1 if len(codes) else 1
+    ok = lab >= 0  # a missing label (astype(str) may keep NaN) counts for nobody, as in a groupby
+    # counts per (task, label) on sorted integer keys: no MultiIndex, no per-task Python
+    keys, inv, cnt = np.unique(t[ok] * n_codes + lab[ok], return_inverse=True, return_counts=True)
+    c_own = np.full(len(t), -1, dtype=np.int64)
+    c_own[ok] = cnt[inv.ravel()]
+    want = t * n_codes + tgt
+    pos = np.minimum(np.searchsorted(keys, want), max(len(keys) - 1, 0))
+    found = (tgt >= 0) & (keys[pos] == want) if len(keys) else np.zeros(len(t), dtype=bool)
+    c_tgt = np.where(found, cnt[pos] if len(keys) else 0, 0) - ((lab == tgt) & ok)
+    key_task = keys // n_codes
+    n_tasks = int(t.max()) + 1 if len(t) else 0
+    top = np.zeros(n_tasks, dtype=np.int64)
+    if len(keys):
+        starts = np.flatnonzero(np.r_[True, key_task[1:] != key_task[:-1]])
+        top[key_task[starts]] = np.maximum.reduceat(cnt, starts)
+    n_top = np.bincount(key_task, weights=(cnt == top[key_task]), minlength=n_tasks)
+    n = np.bincount(t, minlength=n_tasks)[t]
     # best count among the others: the task's top count, minus one when the row holds the unique top label
-    top = cnt.groupby(level=0).max()
-    n_top = (cnt == cnt.groupby(level=0).transform("max")).groupby(level=0).sum()  # vectorised (no per-task apply)
-    c_own = cnt.reindex(pd.MultiIndex.from_arrays([t, lab])).to_numpy()
-    best = top.reindex(t).to_numpy() - ((c_own == top.reindex(t).to_numpy()) & (n_top.reindex(t).to_numpy() == 1))
+    best = top[t] - ((c_own == top[t]) & (n_top[t] == 1))
     out = np.where(n > 1, (c_tgt >= best) & (c_tgt > 0), np.nan)
     return out.astype(float)
+
+
+def _as_str(values: pd.Series) -> np.ndarray:
+    """``values.astype(str)`` as an object array, converting each distinct value once."""
+    if _ambiguous(values, safe=("string", "integer", "boolean", "empty")):  # 1 / 1.0 / True, -0.0 / 0.0
+        return values.astype(str).to_numpy(dtype=object)
+    codes, uniques = pd.factorize(values)
+    if (codes < 0).any():  # astype(str) decides what a missing value becomes
+        return values.astype(str).to_numpy(dtype=object)
+    return np.asarray(pd.Index(uniques).astype(str), dtype=object).take(codes)
 
 
 def task_mean_ci(values: pd.Series, groups, *, confidence: float = 0.95) -> pd.DataFrame:

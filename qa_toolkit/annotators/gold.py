@@ -70,6 +70,46 @@ def same_label(a, b) -> np.ndarray:
     if pd.api.types.is_numeric_dtype(a) and pd.api.types.is_numeric_dtype(b):
         return (a.to_numpy() == b.to_numpy())
     a, b = a.astype(object), b.astype(object)
+    missing = (a.isna() | b.isna()).to_numpy()
+    ca, ua = pd.factorize(a)
+    cb, ub = pd.factorize(b)
+    if len(a) < 64 or _ambiguous(a) or _ambiguous(b):
+        return _same_label_rows(a, b)
+    # decide once per distinct (a, b) pair of values, then broadcast (the labels repeat a lot)
+    out = np.zeros(len(a), dtype=bool)
+    ok = ~missing
+    pair = ca[ok].astype(np.int64) * len(ub) + cb[ok]
+    if len(ua) * len(ub) <= 4 * len(a):  # a lookup table over all pairs: no sort
+        seen = np.zeros(len(ua) * len(ub), dtype=bool)
+        seen[pair] = True
+        uniq = np.flatnonzero(seen)
+        table = np.zeros(len(seen), dtype=bool)
+        table[uniq] = _same_label_rows(pd.Series(ua.take(uniq // len(ub)), dtype=object),
+                                       pd.Series(ub.take(uniq % len(ub)), dtype=object))
+        out[ok] = table[pair]
+    else:
+        uniq, inv = np.unique(pair, return_inverse=True)
+        pa = pd.Series(ua.take(uniq // len(ub)), dtype=object)
+        pb = pd.Series(ub.take(uniq % len(ub)), dtype=object)
+        out[ok] = _same_label_rows(pa, pb)[inv.ravel()]
+    if missing.any():
+        out[missing] = _same_label_rows(a[missing].reset_index(drop=True), b[missing].reset_index(drop=True))
+    return out
+
+
+def _ambiguous(values: pd.Series,
+               safe: tuple[str, ...] = ("string", "integer", "boolean", "floating", "empty")) -> bool:
+    """True unless ``values`` hold one kind of value that hashing cannot merge across spellings.
+
+    ``pd.factorize`` merges ``1``, ``1.0`` and ``True`` (equal hashes); their text differs.
+    """
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        return pd.api.types.infer_dtype(values.cat.categories, skipna=True) not in safe
+    return pd.api.types.infer_dtype(values, skipna=True) not in safe
+
+
+def _same_label_rows(a: pd.Series, b: pd.Series) -> np.ndarray:
+    """Row-by-row rule of :func:`same_label` on two object Series."""
     na, nb = pd.to_numeric(a, errors="coerce"), pd.to_numeric(b, errors="coerce")
     num = na.notna() & nb.notna()
     out = a.astype(str).to_numpy() == b.astype(str).to_numpy()

@@ -27,6 +27,12 @@ def _fmt(v: Any) -> str:
     return str(v)
 
 
+def _is(v: Any) -> str:
+    """``'= 0.42'`` or ``'< 0.001'``: a value after a name, never ``'= <0.001'``."""
+    text = _fmt(v)
+    return f"< {text[1:]}" if text.startswith("<") else f"= {text}"
+
+
 def fused_reasons(out: pd.DataFrame, flags: pd.DataFrame, q: pd.DataFrame,
                   extra: Mapping[str, pd.DataFrame] | None = None) -> list[str]:
     """One sentence per item naming the signals that flag it (vectorised per signal).
@@ -51,7 +57,7 @@ def fused_reasons(out: pd.DataFrame, flags: pd.DataFrame, q: pd.DataFrame,
         texts = [f"humans: {a} of {b} votes for '{g}', " + (f"most chose '{h}'" if h != g else "the most votes")
                  for a, b, g, h in zip(k, sub["n_votes"], sub["given_label"], sub["human_label"])]
         if "ds_posterior" in sub:
-            texts = [t if pd.isna(p) else f"{t} (Dawid-Skene: P = {_fmt(p)}, prefers '{d}')"
+            texts = [t if pd.isna(p) else f"{t} (Dawid-Skene: P {_is(p)}, prefers '{d}')"
                      for t, p, d in zip(texts, sub["ds_posterior"], sub["ds_label"])]
         return texts
 

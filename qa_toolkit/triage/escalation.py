@@ -9,7 +9,7 @@ import pandas as pd
 
 from qa_toolkit._validation import check_columns, check_fraction, check_positive_int
 from qa_toolkit.io.write_escalation import to_label_studio_tasks as _to_label_studio_tasks
-from qa_toolkit.triage.scores import vote_table
+from qa_toolkit.triage.scores import _vote_numbers
 
 __all__ = ["escalate_low_agreement", "to_label_studio_tasks"]
 
@@ -56,7 +56,7 @@ def escalate_low_agreement(
     threshold = check_fraction("threshold", threshold, func=func)
     base_overlap = check_positive_int("base_overlap", base_overlap, func=func)
     max_additional = check_positive_int("max_additional", max_additional, minimum=0, func=func)
-    v = vote_table(data, func=func)
+    v, _ = _vote_numbers(data, func=func)  # the vote table without its text columns
     cap = base_overlap + max_additional
     low = (v["agreement"] < threshold).to_numpy()
     capped = (v["n_labels"] >= cap).to_numpy()

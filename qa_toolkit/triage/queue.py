@@ -40,7 +40,7 @@ class _Signal:
     """What one policy adds: signals by name, words per task, suggested labels where set."""
 
     signals: dict[str, np.ndarray] = dc_field(default_factory=dict)
-    words: list[list[str]] = dc_field(default_factory=list)
+    words: list[list[str]] | np.ndarray = dc_field(default_factory=list)  # or one "; "-joined string per task
     suggest: np.ndarray | None = None  # object array, None = keep
 
 
@@ -52,16 +52,41 @@ def _votes(v: pd.DataFrame, data: pd.DataFrame, opts: dict) -> _Signal:
     n_tied = v["n_tied"].to_numpy()
     major = v["majority_label"].to_numpy(dtype=object)
     n_ann = data.groupby("task")["annotator"].nunique().reindex(v.index).fillna(0).to_numpy(int)
-    words: list[list[str]] = [[] for _ in range(len(v))]
-    for i in np.flatnonzero(dis > 0):  # count annotators, never rows (repeats are said as such)
-        who = f"{nl[i]} annotators" if n_ann[i] == nl[i] else f"{nl[i]} labels from {n_ann[i]} annotators"
-        words[i].append(f"{who} split {sp[i]}")
-        if tie[i]:
-            words[i].append(f"tie between {_fmt(major[i])!r} and {_fmt(runner[i])!r}"
-                            + (f" (+{n_tied[i] - 2} more)" if n_tied[i] > 2 else ""))
-    for i in np.flatnonzero(nl == 1):
-        words[i].append("only 1 label")
+    words = np.full(len(v), "", dtype=object)
+    split = np.flatnonzero(dis > 0)  # count annotators, never rows (repeats are said as such)
+    words[split] = _per_distinct(
+        lambda n, a, s: f"{n} annotators split {s}" if a == n else f"{n} labels from {a} annotators split {s}",
+        nl[split], n_ann[split], sp[split])
+    ties = split[tie[split]]
+    words[ties] = words[ties] + _per_distinct(
+        lambda m, r, k: f"; tie between {_fmt(m)!r} and {_fmt(r)!r}" + (f" (+{k - 2} more)" if k > 2 else ""),
+        major[ties], runner[ties], n_tied[ties])
+    words[nl == 1] = "only 1 label"
     return _Signal({"vote_disagreement": np.clip(dis * kmax / (kmax - 1), 0.0, 1.0)}, words)
+
+
+def _per_distinct(fmt: Callable[..., str], *columns: np.ndarray) -> np.ndarray:
+    """``fmt(*row)`` for every row of ``columns``, called once per distinct row (object array).
+
+    Values equal under hashing (``1``, ``1.0``, ``True``) must format alike: here they are
+    counts, split strings and labels that are already distinct values of one factorisation.
+    """
+    if not len(columns[0]):
+        return np.array([], dtype=object)
+    key = np.zeros(len(columns[0]), dtype=np.int64)
+    for col in columns:
+        codes, uniques = pd.factorize(pd.Series(col, dtype=object), use_na_sentinel=False)
+        key = key * max(1, len(uniques)) + codes
+    _, first, inv = np.unique(key, return_index=True, return_inverse=True)
+    text = np.array([fmt(*(col[i] for col in columns)) for i in first], dtype=object)
+    return text.take(inv.ravel())
+
+
+def _joined(words: list[list[str]] | np.ndarray) -> np.ndarray:
+    """One "; "-joined reason string per task (object array)."""
+    if isinstance(words, np.ndarray):
+        return words
+    return np.array(["; ".join(w) for w in words], dtype=object)
 
 
 def _model(v: pd.DataFrame, data: pd.DataFrame, opts: dict) -> _Signal:
@@ -73,7 +98,7 @@ def _model(v: pd.DataFrame, data: pd.DataFrame, opts: dict) -> _Signal:
     top_p = vals[np.arange(len(p)), top]
     unc = np.where(have, least_confidence_score(p.fillna(1.0 / p.shape[1])).to_numpy(), 0.0)
     col_of = {str(c): j for j, c in enumerate(cols)}
-    maj_j = np.array([col_of.get(str(m), -1) for m in v["majority_label"]])
+    maj_j = _per_distinct(lambda m: col_of.get(str(m), -1), v["majority_label"].to_numpy(dtype=object)).astype(int)
     p_major = np.where(maj_j >= 0, vals[np.arange(len(p)), np.maximum(maj_j, 0)], 0.0)
     words: list[list[str]] = [[] for _ in range(len(v))]
     for i in np.flatnonzero(have & (top != maj_j)):
@@ -231,20 +256,22 @@ def review_queue(
                 new_annotators=new_annotators, n_first=check_positive_int("n_first", n_first, func=func))
     v = vote_table(data, func=func)
     signals: dict[str, np.ndarray] = {}
-    reasons: list[list[str]] = [[] for _ in range(len(v))]
+    reasons = np.full(len(v), "", dtype=object)
     suggested = v["majority_label"].to_numpy(dtype=object).copy()
     for option, policy in SIGNALS:
         if option is not None and opts[option] is None:
             continue
         got = policy(v, data, opts)
         signals.update(got.signals)
-        reasons = [a + b for a, b in zip(reasons, got.words)]
+        new = _joined(got.words)
+        glue = np.where((reasons != "") & (new != ""), "; ", "").astype(object)
+        reasons = reasons + glue + new
         if got.suggest is not None:
             set_ = np.array([s is not None for s in got.suggest], dtype=bool)
             suggested[set_] = got.suggest[set_]
     out = pd.DataFrame({
         "priority": review_priority(signals),
-        "reasons": ["; ".join(r) for r in reasons],
+        "reasons": reasons,
         "labels": v["labels"].to_numpy(),
         "n_labels": v["n_labels"].to_numpy(),
         "majority_label": v["majority_label"].to_numpy(),

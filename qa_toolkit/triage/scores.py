@@ -140,6 +140,13 @@ def vote_table(data: pd.DataFrame, *, func: str = "vote_scores") -> pd.DataFrame
         (pairwise percent agreement), ``vote_entropy``, ``labels`` ("x:2, y:1") and
         ``split`` ("2/1").
     """
+    out, counts = _vote_numbers(data, func=func)
+    out["labels"], out["split"] = _vote_strings(counts, out["n_distinct"].to_numpy())
+    return out
+
+
+def _vote_numbers(data: pd.DataFrame, *, func: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """:func:`vote_table` without the ``labels`` / ``split`` text, and the tidy counts."""
     vc = vote_counts(data, func=func)
     c = vc.counts.astype(float)
     idx, n_tied = plurality_index(vc.counts, ties="lowest")
@@ -160,12 +167,30 @@ def vote_table(data: pd.DataFrame, *, func: str = "vote_scores") -> pd.DataFrame
         share = c / n[:, None]
         ent = -np.where(c > 0, share * np.log(np.where(c > 0, share, 1.0)), 0.0).sum(axis=1)
     out["vote_entropy"] = ent / np.log(max(2, len(vc.labels)))
-    items = (counts["label"].astype(str) + ":" + counts["n"].astype(str)).tolist()
-    ns = counts["n"].astype(str).tolist()
-    bounds = np.r_[0, np.cumsum(out["n_distinct"].to_numpy())]
-    out["labels"] = [", ".join(items[s:e]) for s, e in zip(bounds[:-1], bounds[1:])]
-    out["split"] = ["/".join(ns[s:e]) for s, e in zip(bounds[:-1], bounds[1:])]
-    return out
+    return out, counts
+
+
+def _vote_strings(counts: pd.DataFrame, n_distinct: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per task "x:2, y:1" and "2/1" from the contiguous per-task blocks of ``counts``.
+
+    Each distinct label and count is turned into text once; the strings are then built one
+    position at a time over all tasks (a task has at most as many positions as labels).
+    """
+    lab_codes, lab_uniq = pd.factorize(counts["label"])
+    n = counts["n"].to_numpy()
+    n_uniq, n_codes = np.unique(n, return_inverse=True)
+    n_txt = np.array([str(x) for x in n_uniq], dtype=object).take(n_codes.ravel())
+    lab_txt = np.asarray(pd.Series(lab_uniq).astype(str), dtype=object).take(lab_codes)
+    items = lab_txt + ":" + n_txt
+    starts = np.r_[0, np.cumsum(n_distinct)[:-1]].astype(np.int64)
+    labels = np.full(len(n_distinct), "", dtype=object)
+    split = np.full(len(n_distinct), "", dtype=object)
+    for j in range(int(n_distinct.max()) if len(n_distinct) else 0):
+        has = np.flatnonzero(n_distinct > j)
+        sep = "" if j == 0 else ", "
+        labels[has] = labels[has] + sep + items[starts[has] + j]
+        split[has] = split[has] + ("" if j == 0 else "/") + n_txt[starts[has] + j]
+    return labels, split
 
 
 def vote_scores(data: pd.DataFrame) -> pd.DataFrame:
