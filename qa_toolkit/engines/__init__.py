@@ -24,7 +24,8 @@ import numpy as np
 import pandas as pd
 
 from qa_toolkit._validation import AnnotationFormatError, QAInputError, check_option
-from qa_toolkit.engines.coding import Aggregates, Coded, code_annotations
+from qa_toolkit.engines.aggregates import Aggregates
+from qa_toolkit.engines.coding import Coded, code_annotations
 from qa_toolkit.io.parquet_dataset import ColumnarSource, is_columnar_source, open_source
 
 __all__ = ["ENGINES", "AUTO_ROWS", "Aggregates", "choose_engine", "aggregates", "sufficient_statistics",

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from qa_toolkit._validation import QAInputError
-from qa_toolkit.engines.coding import Aggregates
+from qa_toolkit.engines.aggregates import Aggregates
 from qa_toolkit.io.parquet_dataset import ColumnarSource
 
 __all__: list[str] = []

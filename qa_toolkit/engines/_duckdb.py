@@ -11,7 +11,7 @@ import os
 
 import pandas as pd
 
-from qa_toolkit.engines.coding import Aggregates
+from qa_toolkit.engines.aggregates import Aggregates
 from qa_toolkit.io.parquet_dataset import ColumnarSource
 
 __all__: list[str] = []

@@ -15,7 +15,6 @@ import contextvars
 import functools
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -390,17 +389,3 @@ def _code_compact(data: Any, d: pd.DataFrame, *, func: str, categories: Any, min
     if has_duplicate_pairs(t, a, len(tasks), n_a, r=r, grouped=grouped):
         _raise_duplicates(data, func)
     return out
-
-
-@dataclass(frozen=True)
-class Aggregates:
-    """Group-by counts of a source (internal): the input of :func:`sufficient_statistics`.
-
-    ``task_label``: ``task, label, n``; ``annotator_label``: ``annotator, label, n``;
-    ``duplicate``: one (task, annotator) pair with several rows, or None; ``n_rows``.
-    """
-
-    task_label: pd.DataFrame
-    annotator_label: pd.DataFrame
-    duplicate: tuple | None
-    n_rows: int

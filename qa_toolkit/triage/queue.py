@@ -82,6 +82,14 @@ def _per_distinct(fmt: Callable[..., str], *columns: np.ndarray) -> np.ndarray:
     return text.take(inv.ravel())
 
 
+def _is_set(suggest: np.ndarray) -> np.ndarray:
+    """``[s is not None for s in suggest]``, compared in C when every cell compares plainly."""
+    try:
+        return np.asarray(np.not_equal(suggest, None), dtype=bool)
+    except (TypeError, ValueError):  # a cell such as pd.NA answers neither True nor False
+        return np.array([s is not None for s in suggest], dtype=bool)
+
+
 def _joined(words: list[list[str]] | np.ndarray) -> np.ndarray:
     """One "; "-joined reason string per task (object array)."""
     if isinstance(words, np.ndarray):
@@ -267,7 +275,7 @@ def review_queue(
         glue = np.where((reasons != "") & (new != ""), "; ", "").astype(object)
         reasons = reasons + glue + new
         if got.suggest is not None:
-            set_ = np.array([s is not None for s in got.suggest], dtype=bool)
+            set_ = _is_set(got.suggest)
             suggested[set_] = got.suggest[set_]
     out = pd.DataFrame({
         "priority": review_priority(signals),
