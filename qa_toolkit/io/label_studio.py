@@ -119,47 +119,144 @@ def _doc_len(t: dict[str, Any], to_name: Any) -> int | None:
     return len(texts[0]) if len(texts) == 1 else None
 
 
+_SKIP = object()  # a record that was reported as a problem and is left out
+
+
+def _task_id(t: dict[str, Any], ti: int, problems: Problems, *, kind: str, task_key: str | None,
+             seen: dict[Any, int]) -> Any:
+    """The task's id as the user knows it (``id``, ``data[task_key]`` or ``#<position>``), or _SKIP."""
+    task = t.get("id")
+    if task is None and task_key is None:  # no id (frontend fixtures): named by position, never merged with task 0
+        task = f"#{ti}"
+        problems.note("task(s) without 'id' named by their position in the file ('#<n>')", f"task #{ti}")
+    if task_key is not None:
+        data = t.get("data")
+        if not isinstance(data, dict) or task_key not in data:
+            problems.bad(f"task #{ti}", f"field 'data.{task_key}' (the task_key) is missing")
+            return _SKIP
+        task = data[task_key]
+    if isinstance(task, (dict, list)):
+        problems.bad(f"task #{ti}", f"field 'id' must be a number or string, got {str(task)[:30]}",
+                     kind="task(s) with a non-scalar id")
+        return _SKIP
+    if task in seen and kind == "annotations" and task_key is None:
+        problems.note("task(s) whose id repeats an earlier task (their annotations merged under that id)",
+                      f"task #{ti} repeats task id {task!r} of task #{seen[task]}")
+    seen.setdefault(task, ti)
+    return task
+
+
+def _items(t: dict[str, Any], task: Any, kind: str, problems: Problems) -> list[Any] | None:
+    """The task's annotations (or legacy completions) or predictions; None when malformed."""
+    items = t.get("annotations", t.get("completions", [])) if kind == "annotations" else t.get("predictions", [])
+    if items is None:
+        return []
+    if not isinstance(items, list):
+        problems.bad(f"task id {task!r}", f"field '{kind}' must be a list, got {type(items).__name__}")
+        return None
+    return items
+
+
+def _annotation_meta(a: dict[str, Any], ai: int, meta: dict[str, Any], where: str, problems: Problems, *,
+                     annotator: str | None, unknown: str, state: dict[str, int]) -> tuple[dict, str] | None:
+    """Who made the annotation, its id, time and ground-truth flag; None when a field is malformed."""
+    who = annotator
+    if who is None:
+        who = _annotator(a.get("completed_by"))
+        agg = a.get("aggregated_completed_by")
+        if who is None and isinstance(agg, list) and len(agg) == 1:
+            who = _annotator(agg[0])
+    if who is None:
+        state["no_annotator"] += 1
+        who = unknown
+    meta.update(annotator=who, annotation_id=a.get("id", f"#{ai}"), created_at=a.get("created_at"),
+                lead_time=a.get("lead_time"), ground_truth=a.get("ground_truth"))
+    lt, gt, ca = meta["lead_time"], meta["ground_truth"], meta["created_at"]
+    if lt is not None and (isinstance(lt, bool) or not isinstance(lt, (int, float))):
+        problems.bad(where, f"field 'lead_time' must be seconds (a number), got {lt!r}")
+        return None
+    if gt is not None and not isinstance(gt, bool):
+        problems.bad(where, f"field 'ground_truth' must be true/false, got {gt!r}")
+        return None
+    if ca is not None and not isinstance(ca, str):
+        problems.bad(where, f"field 'created_at' must be an ISO 8601 string, got {ca!r}")
+        return None
+    aid = meta["annotation_id"]
+    if isinstance(aid, (list, dict)):
+        problems.bad(where, f"field 'id' must be a number or string, got {str(aid)[:30]}",
+                     kind="annotation(s) with a non-scalar id")
+        return None
+    return meta, f"task id {meta['task']!r}, annotation id {aid!r}"
+
+
+def _add_results(t: dict[str, Any], result: list[Any], where: str, meta: dict[str, Any], rows: Rows,
+                 problems: Problems, *, kind: str, pscore: Any, extras: dict[str, Any] | None) -> None:
+    """One row per region of one annotation (or prediction): parsed, checked and added."""
+    mi = None
+    for ri, r in enumerate(_regions(result)):
+        rwhere = f"{where}, result #{ri}"
+        if not isinstance(r, dict):
+            problems.bad(rwhere, f"expected a result object, got {type(r).__name__}")
+            continue
+        rtype = r.get("type")
+        if not isinstance(rtype, str):
+            problems.bad(rwhere, f"field 'type' is missing or not a string (got {rtype!r})")
+            continue
+        if rtype in NO_LABEL_TYPES:
+            problems.note(f"'{rtype}' result(s) without a label kept out", rwhere)
+            continue
+        try:
+            w, h, v = r.get("original_width"), r.get("original_height"), r.get("value")
+            if w is None and isinstance(v, dict) and ("x" in v or "points" in v):
+                w, h = _task_dims(t)  # predictions often omit the image size
+            parts = parse_region(rtype, v, w, h)
+        except KeyError as exc:
+            problems.bad(rwhere, f"field {exc.args[0]} missing for a '{rtype}' result "
+                                 f"(field '{r.get('from_name')}')")
+            continue
+        except (TypeError, ValueError) as exc:
+            problems.bad(rwhere, f"'{rtype}' result (field '{r.get('from_name')}'): {exc}")
+            continue
+        if mi is None:
+            mi = rows.annotation(meta)
+        if extras is not None:  # issue #13: to_name and type per control
+            _ls_extras.collect_result(extras, r)
+        fname, rid = r.get("from_name"), r.get("id")
+        if kind == "predictions":
+            sc = r.get("score", pscore)
+            sc = sc if isinstance(sc, (int, float)) and not isinstance(sc, bool) else None
+        if isinstance(fname, (list, dict)) or isinstance(rid, (list, dict)):
+            problems.bad(rwhere, "fields 'from_name' and 'id' must be strings")
+            continue
+        dlen = _doc_len(t, r.get("to_name")) if rtype == "labels" else None
+        kind_of = KIND_OF.get(rtype)
+        for part in parts:
+            part["field"], part["result_type"], part["region_id"] = fname, rtype, rid
+            part["kind"], part["_loc"] = kind_of, ri  # "_loc" = the result index, for messages
+            if dlen is not None and "start" in part:
+                part["_doc_len"] = dlen
+            if kind == "predictions":
+                part["score"] = sc
+            rows.add(mi, part)
+
+
 def _walk(tasks: list[Any], path: Path, problems: Problems, rows: Rows, *, kind: str,
           annotator: str | None = None, unknown: str = "unknown", task_key: str | None = None,
           assignments: list[dict[str, Any]] | None = None, extras: dict[str, Any] | None = None) -> None:
     """Shared loop over tasks × (annotations | predictions) × regions."""
-    name = path.name
-    no_annotator = 0
+    state = {"no_annotator": 0}
     seen: dict[Any, int] = {}
     for ti, t in enumerate(tasks):
         if not isinstance(t, dict):
             problems.bad(f"task #{ti}", f"expected a task object, got {type(t).__name__}")
             continue
-        task = t.get("id")
-        if task is None and task_key is None:  # no id (frontend fixtures): named by position, never merged with task 0
-            task = f"#{ti}"
-            problems.note("task(s) without 'id' named by their position in the file ('#<n>')", f"task #{ti}")
-        if task_key is not None:
-            data = t.get("data")
-            if not isinstance(data, dict) or task_key not in data:
-                problems.bad(f"task #{ti}", f"field 'data.{task_key}' (the task_key) is missing")
-                continue
-            task = data[task_key]
-        if isinstance(task, (dict, list)):
-            problems.bad(f"task #{ti}", f"field 'id' must be a number or string, got {str(task)[:30]}",
-                         kind="task(s) with a non-scalar id")
+        task = _task_id(t, ti, problems, kind=kind, task_key=task_key, seen=seen)
+        if task is _SKIP:
             continue
-        if task in seen and kind == "annotations" and task_key is None:
-            problems.note("task(s) whose id repeats an earlier task (their annotations merged under that id)",
-                          f"task #{ti} repeats task id {task!r} of task #{seen[task]}")
-        seen.setdefault(task, ti)
         if extras is not None:  # issue #13: task data, original id, predictions
             _ls_extras.collect_task(extras, task, t)
-        if kind == "annotations":
-            items = t.get("annotations", t.get("completions", []))
-        else:
-            items = t.get("predictions", [])
-        if items is None:
-            items = []
-        if not isinstance(items, list):
-            problems.bad(f"task id {task!r}", f"field '{kind}' must be a list, got {type(items).__name__}")
-            continue
-        for ai, a in enumerate(items):
+        items = _items(t, task, kind, problems)
+        for ai, a in enumerate(items or []):
             where = f"task id {task!r}, {kind[:-1]} #{ai}"
             if kind == "predictions" and isinstance(a, (int, str)):
                 problems.note("prediction(s) given as bare ids without results", f"task id {task!r}: {a!r}")
@@ -174,39 +271,19 @@ def _walk(tasks: list[Any], path: Path, problems: Problems, rows: Rows, *, kind:
             if not isinstance(result, list):
                 problems.bad(where, f"field 'result' must be a list, got {type(result).__name__}")
                 continue
-            meta = {"task": task, "source": name}
+            meta: dict[str, Any] = {"task": task, "source": path.name}
+            pscore = None
             if kind == "annotations":
-                who = annotator
-                if who is None:
-                    who = _annotator(a.get("completed_by"))
-                    agg = a.get("aggregated_completed_by")
-                    if who is None and isinstance(agg, list) and len(agg) == 1:
-                        who = _annotator(agg[0])
-                if who is None:
-                    no_annotator += 1
-                    who = unknown
-                meta.update(annotator=who, annotation_id=a.get("id", f"#{ai}"), created_at=a.get("created_at"),
-                            lead_time=a.get("lead_time"), ground_truth=a.get("ground_truth"))
-                lt, gt, ca = meta["lead_time"], meta["ground_truth"], meta["created_at"]
-                if lt is not None and (isinstance(lt, bool) or not isinstance(lt, (int, float))):
-                    problems.bad(where, f"field 'lead_time' must be seconds (a number), got {lt!r}")
+                got = _annotation_meta(a, ai, meta, where, problems, annotator=annotator, unknown=unknown,
+                                       state=state)
+                if got is None:
                     continue
-                if gt is not None and not isinstance(gt, bool):
-                    problems.bad(where, f"field 'ground_truth' must be true/false, got {gt!r}")
-                    continue
-                if ca is not None and not isinstance(ca, str):
-                    problems.bad(where, f"field 'created_at' must be an ISO 8601 string, got {ca!r}")
-                    continue
-                aid = meta["annotation_id"]
-                if isinstance(aid, (list, dict)):
-                    problems.bad(where, f"field 'id' must be a number or string, got {str(aid)[:30]}",
-                                 kind="annotation(s) with a non-scalar id")
-                    continue
-                where = f"task id {task!r}, annotation id {aid!r}"
+                meta, where = got
                 if extras is not None:  # issue #13: reviews[] and history
-                    _ls_extras.collect_annotation(extras, task, who, aid, a)
+                    _ls_extras.collect_annotation(extras, task, meta["annotator"], meta["annotation_id"], a)
                 if assignments is not None:
-                    assignments.append({"task": task, "annotator": who, "annotation_id": aid})
+                    assignments.append({"task": task, "annotator": meta["annotator"],
+                                        "annotation_id": meta["annotation_id"]})
                 if not result:
                     problems.note("annotation(s) with an empty result (kept as assignments: saw the task, "
                                   "marked nothing)", where)
@@ -214,53 +291,8 @@ def _walk(tasks: list[Any], path: Path, problems: Problems, rows: Rows, *, kind:
                 mv = a.get("model_version")
                 meta.update(model="unknown" if mv in (None, "") else str(mv), prediction_id=a.get("id"))
                 pscore = a.get("score")
-            mi = None
-            for ri, r in enumerate(_regions(result)):
-                rwhere = f"{where}, result #{ri}"
-                if not isinstance(r, dict):
-                    problems.bad(rwhere, f"expected a result object, got {type(r).__name__}")
-                    continue
-                rtype = r.get("type")
-                if not isinstance(rtype, str):
-                    problems.bad(rwhere, f"field 'type' is missing or not a string (got {rtype!r})")
-                    continue
-                if rtype in NO_LABEL_TYPES:
-                    problems.note(f"'{rtype}' result(s) without a label kept out", rwhere)
-                    continue
-                try:
-                    w, h, v = r.get("original_width"), r.get("original_height"), r.get("value")
-                    if w is None and isinstance(v, dict) and ("x" in v or "points" in v):
-                        w, h = _task_dims(t)  # predictions often omit the image size
-                    parts = parse_region(rtype, v, w, h)
-                except KeyError as exc:
-                    problems.bad(rwhere, f"field {exc.args[0]} missing for a '{rtype}' result "
-                                         f"(field '{r.get('from_name')}')")
-                    continue
-                except (TypeError, ValueError) as exc:
-                    problems.bad(rwhere, f"'{rtype}' result (field '{r.get('from_name')}'): {exc}")
-                    continue
-                if mi is None:
-                    mi = rows.annotation(meta)
-                if extras is not None:  # issue #13: to_name and type per control
-                    _ls_extras.collect_result(extras, r)
-                fname, rid = r.get("from_name"), r.get("id")
-                if kind == "predictions":
-                    sc = r.get("score", pscore)
-                    sc = sc if isinstance(sc, (int, float)) and not isinstance(sc, bool) else None
-                if isinstance(fname, (list, dict)) or isinstance(rid, (list, dict)):
-                    problems.bad(rwhere, "fields 'from_name' and 'id' must be strings")
-                    continue
-                dlen = _doc_len(t, r.get("to_name")) if rtype == "labels" else None
-                kind_of = KIND_OF.get(rtype)
-                for part in parts:
-                    part["field"], part["result_type"], part["region_id"] = fname, rtype, rid
-                    part["kind"], part["_loc"] = kind_of, ri  # "_loc" = the result index, for messages
-                    if dlen is not None and "start" in part:
-                        part["_doc_len"] = dlen
-                    if kind == "predictions":
-                        part["score"] = sc
-                    rows.add(mi, part)
-    if no_annotator:
+            _add_results(t, result, where, meta, rows, problems, kind=kind, pscore=pscore, extras=extras)
+    if state["no_annotator"]:
         problems.note(f"annotation(s) without 'completed_by' labelled annotator={unknown!r}")
 
 
