@@ -31,5 +31,8 @@ def test_readme_python_blocks_run(tmp_path, monkeypatch, capsys):
     assert "False False" in out.strip().splitlines()  # α ≈ 0.13: no-go, gate fails
     # the typed-fields block: b drew nothing on task 2, so that object's confidence is 2/3
     assert "f1_location" in out and "0.666667" in out
-    assert namespace["final"].index.nunique() == 108
+    adjudicated = namespace["adjudicated"]  # nothing decided yet: the consensus, one row per task
+    assert adjudicated["task"].nunique() == 108 and set(adjudicated["annotator"]) == {"adjudicated"}
+    assert len(namespace["stale"]) == 0 and set(namespace["status"]["status"]) == {"pending"}
+    assert not namespace["changes"]["changed"].any()  # no reviewed gold yet: re-scoring changes nothing
     assert os.path.getsize(tmp_path / "decisions.jsonl") > 0
