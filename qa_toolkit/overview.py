@@ -22,13 +22,39 @@ def _check(data: pd.DataFrame, func: str) -> None:
 def _distinct_per_group(g: np.ndarray, n_groups: int, v: np.ndarray) -> np.ndarray:
     """Distinct non-missing values ``v`` (codes >= 0) per group ``g`` (codes >= 0), in linear time.
 
-    Hash-deduplicates the (group, value) pairs (``pd.unique``, no sort) and counts them with
-    one ``bincount``: the same numbers as ``groupby(...).nunique()`` without its per-group work.
+    Sorts the (group, value) pairs as integers, keeps the first of each run and counts them
+    with one ``bincount``: the same numbers as ``groupby(...).nunique()`` without its per-group work.
     """
     ok = (g >= 0) & (v >= 0)
     width = np.int64(v.max() + 1) if ok.any() else np.int64(1)
-    pairs = pd.unique(g[ok].astype(np.int64) * width + v[ok])
-    return np.bincount(pairs // width, minlength=n_groups)
+    pairs = np.sort(g[ok].astype(np.int64) * width + v[ok])  # numpy's vectorised sort beats a hash table
+    first = np.r_[True, pairs[1:] != pairs[:-1]] if len(pairs) else np.zeros(0, dtype=bool)
+    return np.bincount(pairs[first] // width, minlength=n_groups)
+
+
+def _duplicated_rows(data: pd.DataFrame) -> np.ndarray:
+    """``data.duplicated()`` (keep the first) from one integer key per row and a stable sort.
+
+    Like pandas, it factorises every column (missing values equal to each other); the codes
+    are combined into one int64 key, which is sorted instead of hashed. Falls back to
+    ``data.duplicated()`` when a column cannot be factorised or the key would overflow.
+    """
+    key = np.zeros(len(data), dtype=np.int64)
+    size = 1
+    try:
+        for i in range(data.shape[1]):
+            codes, uniques = pd.factorize(data.iloc[:, i])
+            size *= len(uniques) + 1
+            if size >= 2**62:
+                return data.duplicated().to_numpy()
+            key = key * (len(uniques) + 1) + (np.asarray(codes, dtype=np.int64) + 1)
+    except TypeError:  # unhashable cells (lists)
+        return data.duplicated().to_numpy()
+    order = np.argsort(key, kind="stable")
+    ranked = key[order]
+    dup = np.empty(len(key), dtype=bool)
+    dup[order] = np.r_[False, ranked[1:] == ranked[:-1]] if len(key) else ranked.astype(bool)
+    return dup
 
 
 def _codes(col: pd.Series, *, sort: bool) -> tuple[np.ndarray, pd.Index]:
@@ -65,7 +91,7 @@ def summary(data: pd.DataFrame) -> pd.Series:
             "mean_annotators_per_task": float(per_task.mean()) if len(per_task) else np.nan,
             "share_tasks_multi_annotated": float((per_task >= 2).mean()) if len(per_task) else np.nan,
             "n_missing_labels": int(data["label"].isna().sum()),
-            "n_duplicate_rows": int(data.duplicated().sum()),
+            "n_duplicate_rows": int(_duplicated_rows(data).sum()),
         },
         name="value",
         dtype=object,
@@ -139,8 +165,13 @@ def label_overview(data: pd.DataFrame) -> pd.DataFrame:
     {'x': 2, 'y': 1}
     """
     _check(data, "label_overview")
-    g = data.groupby("label", sort=True)
-    out = pd.DataFrame({"n_rows": g.size(), "n_tasks": g["task"].nunique(), "n_annotators": g["annotator"].nunique()})
+    v, labels = _codes(data["label"], sort=True)
+    t, _ = _codes(data["task"], sort=False)
+    a, _ = _codes(data["annotator"], sort=False)
+    out = pd.DataFrame({"n_rows": np.bincount(v[v >= 0], minlength=len(labels)),
+                        "n_tasks": _distinct_per_group(v, len(labels), t),
+                        "n_annotators": _distinct_per_group(v, len(labels), a)},
+                       index=labels.rename("label"))
     out.insert(1, "share", out["n_rows"] / out["n_rows"].sum())
     return out.sort_values("n_rows", ascending=False, kind="stable")
 
@@ -164,14 +195,16 @@ def data_issues(data: pd.DataFrame) -> pd.DataFrame:
         bad = data[col].isna().to_numpy()
         if bad.any():
             frames.append(_issue_rows(data, bad, f"missing_{col}", f"{col} is empty"))
-    dup = data.duplicated().to_numpy()
+    dup = _duplicated_rows(data)
     if dup.any():
         frames.append(_issue_rows(data, dup, "duplicate_row", "same as an earlier row"))
     t, tasks = _codes(data["task"], sort=False)
     a, _ = _codes(data["annotator"], sort=False)
     per_task = _distinct_per_group(t, len(tasks), a)
     n_ann = np.where(t >= 0, per_task[np.maximum(t, 0)], np.nan)  # no task: neither single nor multi (as groupby)
-    single = (n_ann < 2) & ~data.duplicated("task").to_numpy()
+    # first row of each task: codes are numbered in order of first appearance
+    first_row = t > np.maximum.accumulate(np.r_[-1, t[:-1]]) if len(t) else np.zeros(0, dtype=bool)
+    single = (n_ann < 2) & first_row
     if single.any() and (n_ann >= 2).any():
         frames.append(_issue_rows(data, single, "single_annotator_task", "only one annotator: no agreement possible"))
     if not frames:

@@ -127,12 +127,13 @@ def categorical_annotator_report(
     if gold is not None:
         gl_top = same_label(d["task"].map(gold).astype(object), d["annotator"].map(top_of).astype(object))
         loo_ref = np.where(on_gold, gl_top.astype(float), loo_ref)
-    out["reference_top_share"] = pd.Series(loo_ref).groupby(d["annotator"].to_numpy()).mean().reindex(out.index)
+    who = d["annotator"].to_numpy()  # one conversion of the annotator column for the groupbys below
+    out["reference_top_share"] = pd.Series(loo_ref).groupby(who).mean().reindex(out.index)
     out["agreement_ci_low"] = agreement["agreement_ci_low"]
     out["agreement_ci_high"] = agreement["agreement_ci_high"]
 
     wrong = ~same_label(d["label"], ref)
-    e = pd.DataFrame({"annotator": d["annotator"].to_numpy(), "ref": ref.to_numpy(), "wrong": wrong, "given": d["label"].to_numpy()})
+    e = pd.DataFrame({"annotator": who, "ref": ref.to_numpy(), "wrong": wrong, "given": d["label"].to_numpy()})
     acc_lab = e.groupby(["annotator", "ref"], observed=True)["wrong"].agg(["mean", "size"]).reset_index()
     acc_lab = acc_lab[acc_lab["size"] >= 3]
     out["worst_label"] = _top_pair(acc_lab[acc_lab["mean"] > 0], "annotator", "ref", "mean").reindex(out.index)

@@ -20,7 +20,8 @@ import pandas as pd
 from qa_toolkit._validation import check_columns
 from qa_toolkit.annotators.gold import _ambiguous, loo_agreement
 
-__all__ = ["annotator_agreement", "others_majority_share", "task_mean_ci", "boot_ci", "relative_low_agreement"]
+__all__ = ["annotator_agreement", "others_majority_share", "distinct_per_group", "task_mean_ci", "boot_ci",
+           "relative_low_agreement"]
 
 
 def annotator_agreement(data: pd.DataFrame, *, confidence: float = 0.95) -> pd.DataFrame:
@@ -53,9 +54,12 @@ def annotator_agreement(data: pd.DataFrame, *, confidence: float = 0.95) -> pd.D
     """
     check_columns(data, ["task", "annotator", "label"], func="annotator_agreement")
     agree = loo_agreement(data).to_numpy()
-    g = pd.DataFrame({"task": data["task"].to_numpy(), "agree": agree}).groupby(data["annotator"].to_numpy(), sort=True)
-    out = pd.DataFrame({"n_labels": g.size(), "n_tasks": g["task"].nunique(), "agreement": g["agree"].mean()})
-    ci = task_mean_ci(pd.Series(agree), data["annotator"].to_numpy(), confidence=confidence)
+    who = data["annotator"].to_numpy()  # one conversion of the annotator column
+    g = pd.DataFrame({"task": data["task"].to_numpy(), "agree": agree}).groupby(who, sort=True)
+    size = g.size()
+    out = pd.DataFrame({"n_labels": size, "n_tasks": distinct_per_group(data["annotator"], data["task"], size.index),
+                        "agreement": g["agree"].mean()})
+    ci = task_mean_ci(pd.Series(agree), who, confidence=confidence)
     out["agreement_ci_low"], out["agreement_ci_high"] = ci["ci_low"].reindex(out.index), ci["ci_high"].reindex(out.index)
     out.index.name = "annotator"
     return out
@@ -109,6 +113,25 @@ def _as_str(values: pd.Series) -> np.ndarray:
     if (codes < 0).any():  # astype(str) decides what a missing value becomes
         return values.astype(str).to_numpy(dtype=object)
     return np.asarray(pd.Index(uniques).astype(str), dtype=object).take(codes)
+
+
+def distinct_per_group(groups: pd.Series, values: pd.Series, index: pd.Index) -> pd.Series:
+    """``values.groupby(groups).nunique()`` on integer codes, reindexed to ``index`` (0 where absent).
+
+    Missing groups and missing values are not counted, as in the groupby.
+
+    Examples
+    --------
+    >>> distinct_per_group(pd.Series(list("aab")), pd.Series([1, 1, 2]), pd.Index(["a", "b", "c"])).tolist()
+    [1, 1, 0]
+    """
+    cg, names = pd.factorize(groups)
+    cv, uv = pd.factorize(values)
+    ok = (cg >= 0) & (cv >= 0)
+    pairs = np.sort(cg[ok].astype(np.int64) * max(1, len(uv)) + cv[ok])  # sorted, not hashed: faster
+    first = np.r_[True, pairs[1:] != pairs[:-1]] if len(pairs) else np.zeros(0, dtype=bool)
+    counts = np.bincount(pairs[first] // max(1, len(uv)), minlength=len(names))
+    return pd.Series(counts, index=names).reindex(index, fill_value=0).astype("int64")
 
 
 def task_mean_ci(values: pd.Series, groups, *, confidence: float = 0.95) -> pd.DataFrame:

@@ -66,16 +66,34 @@ def same_label(a, b) -> np.ndarray:
     >>> same_label([1, "x"], ["1.0", "y"]).tolist()
     [True, False]
     """
+    if len(a) >= 64 and _is_text(a) and _is_text(b):  # text columns: no object copy of the rows
+        sa, sb = pd.Series(a).reset_index(drop=True), pd.Series(b).reset_index(drop=True)
+        return _same_label_coded(sa, sb, lambda m: pd.Series(np.asarray(sa[m])).astype(object),
+                                 lambda m: pd.Series(np.asarray(sb[m])).astype(object))
     a, b = pd.Series(np.asarray(a)), pd.Series(np.asarray(b))
     if pd.api.types.is_numeric_dtype(a) and pd.api.types.is_numeric_dtype(b):
         return (a.to_numpy() == b.to_numpy())
     a, b = a.astype(object), b.astype(object)
-    missing = (a.isna() | b.isna()).to_numpy()
-    ca, ua = pd.factorize(a)
-    cb, ub = pd.factorize(b)
     if len(a) < 64 or _ambiguous(a) or _ambiguous(b):
         return _same_label_rows(a, b)
-    # decide once per distinct (a, b) pair of values, then broadcast (the labels repeat a lot)
+    return _same_label_coded(a, b, lambda m: a[m].reset_index(drop=True), lambda m: b[m].reset_index(drop=True))
+
+
+def _is_text(x) -> bool:
+    """A Series of the string dtype (what Parquet and pandas 3 give for text columns)."""
+    return isinstance(x, pd.Series) and isinstance(x.dtype, pd.StringDtype)
+
+
+def _same_label_coded(a: pd.Series, b: pd.Series, rows_a, rows_b) -> np.ndarray:
+    """:func:`same_label` decided once per distinct (a, b) pair of values, then broadcast.
+
+    ``rows_a(mask)`` / ``rows_b(mask)`` give those rows as object Series, for the rows with a
+    missing value (decided row by row).
+    """
+    ca, ua = pd.factorize(a)
+    cb, ub = pd.factorize(b)
+    ua, ub = np.asarray(ua, dtype=object), np.asarray(ub, dtype=object)
+    missing = (ca < 0) | (cb < 0)
     out = np.zeros(len(a), dtype=bool)
     ok = ~missing
     pair = ca[ok].astype(np.int64) * len(ub) + cb[ok]
@@ -93,7 +111,7 @@ def same_label(a, b) -> np.ndarray:
         pb = pd.Series(ub.take(uniq % len(ub)), dtype=object)
         out[ok] = _same_label_rows(pa, pb)[inv.ravel()]
     if missing.any():
-        out[missing] = _same_label_rows(a[missing].reset_index(drop=True), b[missing].reset_index(drop=True))
+        out[missing] = _same_label_rows(rows_a(missing), rows_b(missing))
     return out
 
 

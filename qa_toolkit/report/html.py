@@ -173,15 +173,23 @@ def write_report(sections: list[Section], out_dir: Any, *, title: str = "Annotat
 
     Existing files of the same names are replaced; nothing else in ``out_dir`` is touched.
     """
+    from concurrent.futures import ThreadPoolExecutor
+
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    jobs: dict[Path, Any] = {}  # one table per file name: the last one wins, as when written in turn
     for s in list(sections) + list(tail or []):
         prefix = s.title.lower().replace(" ", "_").replace("/", "_")
         prefix = prefix.split("_(", 1)[0]  # "Truth inference (Dawid-Skene)" -> "truth_inference"
-        for name, table in s.tables.items():
-            write_csv(table, out / f"{prefix}__{name}.csv")  # formula-like text neutralised
+        jobs.update({out / f"{prefix}__{name}.csv": table for name, table in s.tables.items()})
     page = out / "index.html"
     tmp = out / ".index.html.tmp"
-    tmp.write_text(render_html(sections, title=title, subtitle=subtitle, head=head, tail=tail), encoding="utf-8")
+    # the large CSVs go through pyarrow, which releases the GIL: write them while the page renders
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        written = [pool.submit(write_csv, table, path) for path, table in jobs.items()]  # formulas neutralised
+        html = render_html(sections, title=title, subtitle=subtitle, head=head, tail=tail)
+        for job in written:
+            job.result()  # re-raises a failed write here
+    tmp.write_text(html, encoding="utf-8")
     tmp.replace(page)
     return page

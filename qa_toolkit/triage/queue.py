@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from qa_toolkit._validation import QAInputError, check_columns, check_positive_int
+from qa_toolkit.annotators.flags import distinct_per_group
 from qa_toolkit.annotators.gold import same_label
 from qa_toolkit.issue_tables import issue_signals, review_priority
 from qa_toolkit.triage.sampling import first_tasks
@@ -51,7 +52,7 @@ def _votes(v: pd.DataFrame, data: pd.DataFrame, opts: dict) -> _Signal:
     tie, runner = v["is_tie"].to_numpy(), v["runner_up"].to_numpy(dtype=object)
     n_tied = v["n_tied"].to_numpy()
     major = v["majority_label"].to_numpy(dtype=object)
-    n_ann = data.groupby("task")["annotator"].nunique().reindex(v.index).fillna(0).to_numpy(int)
+    n_ann = distinct_per_group(data["task"], data["annotator"], v.index).to_numpy(int)
     words = np.full(len(v), "", dtype=object)
     split = np.flatnonzero(dis > 0)  # count annotators, never rows (repeats are said as such)
     words[split] = _per_distinct(
@@ -124,7 +125,7 @@ def _posteriors(v: pd.DataFrame, data: pd.DataFrame, opts: dict) -> _Signal:
     ok = ~post.isna().any(axis=1).to_numpy()
     suggest = np.full(len(v), None, dtype=object)
     suggest[ok] = post.columns.to_numpy(dtype=object)[np.nanargmax(post.fillna(0).to_numpy(dtype=float), axis=1)[ok]]
-    return _Signal({}, [[] for _ in range(len(v))], suggest)
+    return _Signal({}, np.full(len(v), "", dtype=object), suggest)
 
 
 def _issues(v: pd.DataFrame, data: pd.DataFrame, opts: dict) -> _Signal:

@@ -173,23 +173,34 @@ def _vote_numbers(data: pd.DataFrame, *, func: str) -> tuple[pd.DataFrame, pd.Da
 def _vote_strings(counts: pd.DataFrame, n_distinct: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per task "x:2, y:1" and "2/1" from the contiguous per-task blocks of ``counts``.
 
-    Each distinct label and count is turned into text once; the strings are then built one
-    position at a time over all tasks (a task has at most as many positions as labels).
+    Tasks with the same (label, count) sequence share their text: each distinct sequence is
+    written once, one position at a time (a task has at most as many positions as labels).
     """
     lab_codes, lab_uniq = pd.factorize(counts["label"])
-    n = counts["n"].to_numpy()
-    n_uniq, n_codes = np.unique(n, return_inverse=True)
-    n_txt = np.array([str(x) for x in n_uniq], dtype=object).take(n_codes.ravel())
-    lab_txt = np.asarray(pd.Series(lab_uniq).astype(str), dtype=object).take(lab_codes)
-    items = lab_txt + ":" + n_txt
+    n_uniq, n_codes = np.unique(counts["n"].to_numpy(), return_inverse=True)
+    n_codes = n_codes.ravel()
     starts = np.r_[0, np.cumsum(n_distinct)[:-1]].astype(np.int64)
-    labels = np.full(len(n_distinct), "", dtype=object)
-    split = np.full(len(n_distinct), "", dtype=object)
-    for j in range(int(n_distinct.max()) if len(n_distinct) else 0):
-        has = np.flatnonzero(n_distinct > j)
-        sep = "" if j == 0 else ", "
-        labels[has] = labels[has] + sep + items[starts[has] + j]
-        split[has] = split[has] + ("" if j == 0 else "/") + n_txt[starts[has] + j]
+    width = int(n_distinct.max()) if len(n_distinct) else 0
+    base = len(lab_uniq) * len(n_uniq) + 1  # one digit per position; 0 = no item there
+    rep, back = np.arange(len(n_distinct)), None
+    if width and float(base) ** width < 2.0**62:
+        item = lab_codes.astype(np.int64) * len(n_uniq) + n_codes + 1
+        key = np.zeros(len(n_distinct), dtype=np.int64)
+        for j in range(width):
+            has = n_distinct > j
+            key = key * base + np.where(has, item[np.minimum(starts + j, len(item) - 1)], 0)
+        _, rep, back = np.unique(key, return_index=True, return_inverse=True)
+    n_txt = np.array([str(x) for x in n_uniq], dtype=object)
+    lab_txt = np.asarray(pd.Series(lab_uniq).astype(str), dtype=object)
+    labels = np.full(len(rep), "", dtype=object)
+    split = np.full(len(rep), "", dtype=object)
+    for j in range(width):
+        has = np.flatnonzero(n_distinct[rep] > j)
+        at = starts[rep[has]] + j
+        labels[has] = labels[has] + ("" if j == 0 else ", ") + lab_txt.take(lab_codes[at]) + ":" + n_txt.take(n_codes[at])
+        split[has] = split[has] + ("" if j == 0 else "/") + n_txt.take(n_codes[at])
+    if back is not None:
+        labels, split = labels.take(back.ravel()), split.take(back.ravel())
     return labels, split
 
 
