@@ -257,3 +257,18 @@ def test_low_agreement_falls_back_on_the_pilot_when_the_agreement_section_had_no
     assert f.evidence == "Krippendorff's alpha .58 [.48, .67] below 0.8" and f.subject == "field 'label' (categorical)"
     head = _head(0.9, 0.85, 0.95, kind="categorical", field="label")  # the section's own number wins
     assert F.rule_low_agreement({"agreement_headline": head, "pilot": {"label": Rep()}}) == []
+
+
+def test_first_screen_quotes_the_verdicts_interval_for_the_same_estimate():
+    # the agreement section and the verdict bootstrap separately: one interval on the first screen
+    class Rep:
+        table = pd.DataFrame({"check": ["agreement_alpha"], "value": [0.67], "ci_low": [0.644], "ci_high": [0.69],
+                              "passed": [False], "why": ["alpha 0.670 [0.644, 0.690] < 0.8"]})
+
+    head = _head(0.67, 0.65, 0.68, kind="categorical", field="label")
+    (f,) = F.rule_low_agreement({"agreement_headline": head, "pilot": {"label": Rep()}})
+    assert f.evidence.endswith(".67 [.64, .69] below 0.8")
+    other = _head(0.60, 0.55, 0.65, kind="categorical", field="label")  # a different estimate keeps its own
+    (g,) = F.rule_low_agreement({"agreement_headline": other, "pilot": {"label": Rep()}})
+    assert g.evidence.endswith(".60 [.55, .65] below 0.8")
+    assert head["ci_low"].iloc[0] == 0.65  # the caller's table is not modified

@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 __all__ = ["Finding", "FINDING_RULES", "RESULT_KEYS", "rank_findings", "findings_table"]
@@ -127,20 +128,33 @@ def rule_section_failed(r: Mapping[str, Any]) -> list[Finding]:
 
 
 def _with_pilot_agreement(head: pd.DataFrame | None, pilots: Mapping, kinds: Mapping) -> pd.DataFrame | None:
-    """The agreement headline, completed by the pilot's agreement check for fields it lacks."""
+    """The agreement headline, completed by the pilot's agreement check for fields it lacks.
+
+    Where the headline and the pilot report the same estimate, the pilot's interval is
+    shown, so that the first screen quotes one interval per field (the verdict's).
+    """
     have = set(head["field"]) if head is not None and len(head) else set()
+    if have:
+        head = head.copy()
     extra = []
     for field, rep in pilots.items():
         t = getattr(rep, "table", None)
-        if field in have or t is None or "check" not in t.columns:
+        if t is None or "check" not in t.columns:
             continue
         rows = t[t["check"].astype(str).str.startswith("agreement_")]
-        if len(rows):
-            row = rows.iloc[0]
-            name = str(row["check"]).removeprefix("agreement_")
-            extra.append({"field": field, "kind": kinds.get(field, "categorical"),
-                          "coefficient": "Krippendorff's alpha" if name == "alpha" else name, "value": row["value"],
-                          "ci_low": row["ci_low"], "ci_high": row["ci_high"]})
+        if not len(rows):
+            continue
+        row = rows.iloc[0]
+        if field in have:
+            at = (head["field"] == field).to_numpy()
+            same = np.isclose(head.loc[at, "value"].astype(float).to_numpy(), float(row["value"]), atol=1e-9)
+            idx = head.index[at][same]
+            head.loc[idx, ["ci_low", "ci_high"]] = [row["ci_low"], row["ci_high"]]
+            continue
+        name = str(row["check"]).removeprefix("agreement_")
+        extra.append({"field": field, "kind": kinds.get(field, "categorical"),
+                      "coefficient": "Krippendorff's alpha" if name == "alpha" else name, "value": row["value"],
+                      "ci_low": row["ci_low"], "ci_high": row["ci_high"]})
     if not extra:
         return head
     more = pd.DataFrame(extra)
