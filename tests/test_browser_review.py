@@ -13,6 +13,8 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import nbformat
@@ -76,18 +78,9 @@ def _wait_decisions(path: Path, n: int, timeout: float = 60) -> list[dict]:
     raise AssertionError(f"expected {n} decision(s) in {path} within {timeout:.0f} s; found {_log_lines(path)}")
 
 
-@pytest.fixture
-def lab_server(tmp_path):
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} is missing: install Debian chromium (apt-get install chromium; `make chromium`)")
-    pytest.importorskip("playwright.sync_api", reason="the playwright Python package is not installed")
-    root = tmp_path / "root"
-    root.mkdir()
-    log_path = tmp_path / "decisions.jsonl"
-    nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell(c.format(repo=str(REPO), log=str(log_path))) for c in NOTEBOOK_CELLS]
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nbformat.write(nb, root / "review.ipynb")
+@contextmanager
+def jupyter_lab(root: Path, tmp_path: Path) -> Iterator[str]:
+    """A JupyterLab server on 127.0.0.1 serving ``root`` (no token, isolated config); yields its URL."""
     port = _free_port()
     env = {**os.environ, "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"), "JUPYTER_CONFIG_DIR": str(tmp_path / "cfg"),
            "JUPYTERLAB_WORKSPACES_DIR": str(tmp_path / "ws"), "MPLBACKEND": "Agg"}
@@ -102,7 +95,7 @@ def lab_server(tmp_path):
     proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True)
     try:
         _wait_http(f"http://127.0.0.1:{port}/api/status", proc, timeout=180, logfile=tmp_path / "jupyter.log")
-        yield f"http://127.0.0.1:{port}", log_path
+        yield f"http://127.0.0.1:{port}"
     finally:
         try:
             os.killpg(proc.pid, signal.SIGTERM)
@@ -116,17 +109,38 @@ def lab_server(tmp_path):
         out.close()
 
 
+def launch_chromium(playwright):
+    """Debian Chromium, headless, without background network traffic."""
+    return playwright.chromium.launch(
+        executable_path=CHROMIUM,
+        args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+              "--disable-component-update", "--disable-sync", "--no-first-run"],
+    )
+
+
+@pytest.fixture
+def lab_server(tmp_path):
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"{CHROMIUM} is missing: install Debian chromium (apt-get install chromium; `make chromium`)")
+    pytest.importorskip("playwright.sync_api", reason="the playwright Python package is not installed")
+    root = tmp_path / "root"
+    root.mkdir()
+    log_path = tmp_path / "decisions.jsonl"
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(c.format(repo=str(REPO), log=str(log_path))) for c in NOTEBOOK_CELLS]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, root / "review.ipynb")
+    with jupyter_lab(root, tmp_path) as base:
+        yield base, log_path
+
+
 def test_review_panel_in_jupyterlab_chromium(lab_server, tmp_path):
     from playwright.sync_api import sync_playwright
 
     base, log_path = lab_server
     ARTIFACTS.mkdir(exist_ok=True)
     with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run"],
-        )
+        browser = launch_chromium(p)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         page.set_default_timeout(120_000)
         try:

@@ -12,16 +12,19 @@ Screenshots: ``test-artifacts/review_units_*.png``.
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
 import warnings
 from pathlib import Path
 
 import nbformat
 import pytest
-from test_browser_review import ARTIFACTS, CHROMIUM, REPO, _free_port, _wait_decisions, _wait_http
+from test_browser_review import (
+    ARTIFACTS,
+    CHROMIUM,
+    REPO,
+    _wait_decisions,
+    jupyter_lab,
+    launch_chromium,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -87,32 +90,8 @@ def lab(tmp_path):
                                                    ner_task=ner_task)) for c in CELLS]
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nbformat.write(nb, root / "units.ipynb")
-    port = _free_port()
-    env = {**os.environ, "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"), "JUPYTER_CONFIG_DIR": str(tmp_path / "cfg"),
-           "JUPYTERLAB_WORKSPACES_DIR": str(tmp_path / "ws"), "MPLBACKEND": "Agg"}
-    cmd = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1", f"--ServerApp.port={port}",
-           "--ServerApp.port_retries=0", "--IdentityProvider.token=", "--ServerApp.password=",
-           f"--ServerApp.root_dir={root}", "--ServerApp.disable_check_xsrf=True",
-           "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-           "--LabApp.extension_manager=readonly"]
-    if os.geteuid() == 0:
-        cmd.append("--allow-root")
-    out = open(tmp_path / "jupyter.log", "wb")
-    proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True)
-    try:
-        _wait_http(f"http://127.0.0.1:{port}/api/status", proc, timeout=180, logfile=tmp_path / "jupyter.log")
-        yield f"http://127.0.0.1:{port}", logs, boxes, ner, ner_task
-    finally:
-        try:
-            os.killpg(proc.pid, signal.SIGTERM)
-            proc.wait(timeout=20)
-        except (ProcessLookupError, subprocess.TimeoutExpired):
-            try:
-                os.killpg(proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            proc.wait(timeout=20)
-        out.close()
+    with jupyter_lab(root, tmp_path) as base:
+        yield base, logs, boxes, ner, ner_task
 
 
 def _press(page, panel, key, log, n):
@@ -131,11 +110,7 @@ def test_units_reviewed_with_keyboard_in_jupyterlab(lab, tmp_path):
     base, (log1, log2), boxes, ner, ner_task = lab
     ARTIFACTS.mkdir(exist_ok=True)
     with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run"],
-        )
+        browser = launch_chromium(p)
         page = browser.new_page(viewport={"width": 1400, "height": 1400})
         page.set_default_timeout(120_000)
         try:
