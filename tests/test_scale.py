@@ -238,7 +238,7 @@ def test_compact_integer_coding_equals_hashed_coding(seed, dtype, monkeypatch):
     df = _int_table(seed, dtype)
     fast = coding.code_annotations(df, func="t")
     assert fast._a_range is not None  # the compact path ran, annotators not resolved yet
-    monkeypatch.setattr(coding, "compact_counts", lambda *a: None)
+    monkeypatch.setattr(coding, "compact_table", lambda *a: None)
     slow = coding.code_annotations(df, func="t")
     np.testing.assert_array_equal(fast.counts, slow.counts)
     np.testing.assert_array_equal(fast.r, slow.counts.sum(axis=1))

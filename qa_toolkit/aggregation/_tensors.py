@@ -246,19 +246,42 @@ def m_statistics(c: DSCoded, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 # ------------------------------------------------------- per-partition steps (picklable)
 def _stats_init(part, init: str):
-    t = initial_posteriors(part, init)
+    t = initial_posteriors(part, init).astype(np.float64, copy=False)  # the EM runs in float64
     S, cs = m_statistics(part, t)
     return S, cs, 0.0
 
 
+def _clamp_codes(part: DSCoded) -> np.ndarray:
+    """Per task: the gold class code, or -1 (cached on the partition)."""
+    codes = part.__dict__.get("_clamp_codes")
+    if codes is None:
+        codes = np.full(len(part.tasks), -1, dtype=np.int64)
+        codes[part.clamp_idx] = part.clamp_lab
+        object.__setattr__(part, "_clamp_codes", codes)
+    return codes
+
+
+def _fused(part: DSCoded, log_pi: np.ndarray, lto: np.ndarray, want_post: bool):
+    """E-step + M-step sums in one compiled pass (:mod:`._ds_kernel`)."""
+    from qa_toolkit.aggregation._ds_kernel import fused_step
+
+    lt = np.ascontiguousarray(np.vstack([lto, log_pi[None, :]]), dtype=np.float64)
+    m = part.m
+    if "_ones_last" not in part.__dict__:  # the kernel reads each row's last entry as the ones column
+        ok = bool((m.indices[m.indptr[1:] - 1] == m.shape[1] - 1).all()) and bool((np.diff(m.indptr) > 0).all())
+        if not ok:  # pragma: no cover - _ds_coded always builds it so
+            raise AssertionError("Dawid-Skene count matrix rows must end with the ones column")
+        object.__setattr__(part, "_ones_last", True)
+    return fused_step(m.indptr, m.indices, m.data, lt, _clamp_codes(part), want_post=want_post)
+
+
 def _stats_step(part, log_pi: np.ndarray, lto: np.ndarray):
-    t, ll = e_step(part, log_pi, lto)
-    S, cs = m_statistics(part, t)
-    return S, cs, ll
+    S, ll, _ = _fused(part, log_pi, lto, False)
+    return S[:-1], S[-1], ll
 
 
 def _posteriors(part, log_pi: np.ndarray, lto: np.ndarray):
-    t, _ = e_step(part, log_pi, lto)
+    _, _, t = _fused(part, log_pi, lto, True)
     is_gold = np.zeros(len(part.tasks), dtype=bool)
     is_gold[part.clamp_idx] = True
-    return part.tasks, t.astype(np.float64, copy=False), part.n_annotations, is_gold
+    return part.tasks, t, part.n_annotations, is_gold

@@ -10,10 +10,12 @@ them (:class:`~qa_toolkit.engines.coding.Coded`).
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 import pandas as pd
 
-__all__ = ["int_range", "range_codes", "compact_counts"]
+__all__ = ["int_range", "range_codes", "compact_counts", "CompactTable", "compact_table"]
 
 
 def int_range(v: np.ndarray, limit: int) -> tuple[int, int] | None:
@@ -35,6 +37,43 @@ def _present_codes(codes: np.ndarray, present: np.ndarray) -> np.ndarray:
     mapping = np.cumsum(present, dtype=np.int32 if len(present) < 2**31 else np.int64)
     mapping -= 1
     return mapping[codes]
+
+
+class CompactTable(NamedTuple):
+    """Codes and counts of a compact integer table (see :func:`compact_table`)."""
+
+    t: np.ndarray
+    tasks: pd.Index
+    l: np.ndarray  # noqa: E741
+    categories: pd.Index
+    counts: np.ndarray
+    r: np.ndarray
+    grouped: bool
+    annotator_range: tuple[int, int] | None  # (lo, hi) of integer annotator ids, when scanned
+    duplicate: bool | None  # whether a (task, annotator) repeats, when checked in the same pass
+
+
+def compact_table(t_v: np.ndarray, l_v: np.ndarray, a_v: np.ndarray) -> CompactTable | None:
+    """:func:`compact_counts` plus, for large integer tables, the annotator range and the
+    duplicate check from the same compiled passes (:mod:`._intkernel`).
+
+    Below ``_intkernel.MIN_ROWS`` rows (or with non-integer annotators) this is the numpy
+    path and ``annotator_range`` / ``duplicate`` are None (the caller computes them).
+    """
+    from qa_toolkit.engines import _intkernel
+
+    n = len(t_v)
+    if n < _intkernel.MIN_ROWS or a_v.dtype.kind not in "iu" or t_v.dtype.kind not in "iu" \
+            or l_v.dtype.kind not in "iu":
+        out = compact_counts(t_v, l_v)
+        return None if out is None else CompactTable(*out, None, None)
+    t_lo, t_hi, l_lo, l_hi, a_lo, a_hi, grouped = _intkernel.scan(t_v, l_v, a_v)
+    T, K = t_hi - t_lo + 1, l_hi - l_lo + 1
+    if l_hi - l_lo >= min(n, 2**16) + 1 or t_hi - t_lo >= 4 * n + 1000 or T * K > max(2 * n, 2**22):
+        return None
+    counts, dup = _intkernel.count(t_v, l_v, a_v, t_lo, l_lo, T, K, grouped=grouped)
+    t_codes, tasks, l_codes, cats, counts, r = _drop_unused(counts, t_v, l_v, t_lo, t_hi, l_lo, T, K)
+    return CompactTable(t_codes, tasks, l_codes, cats, counts, r, grouped, (a_lo, a_hi), dup)
 
 
 def compact_counts(t_v: np.ndarray, l_v: np.ndarray):
@@ -65,6 +104,12 @@ def compact_counts(t_v: np.ndarray, l_v: np.ndarray):
         flat -= t_lo * K + l_lo
     counts = np.bincount(flat, minlength=T * K).reshape(T, K)
     del flat
+    return (*_drop_unused(counts, t_v, l_v, t_lo, t_hi, l_lo, T, K), grouped)
+
+
+def _drop_unused(counts: np.ndarray, t_v: np.ndarray, l_v: np.ndarray, t_lo: int, t_hi: int, l_lo: int, T: int,
+                 K: int):
+    """Codes without gaps: labels and tasks absent from the counts are dropped."""
     has_label = counts[:4096].any(axis=0)  # a label seen in the first tasks is present: no full pass
     if not has_label.all():
         has_label = counts.sum(axis=0) > 0
@@ -83,4 +128,4 @@ def compact_counts(t_v: np.ndarray, l_v: np.ndarray):
         counts, r = counts[has_task], r[has_task]
         t_codes = _present_codes(range_codes(t_v, t_lo, T), has_task)
         tasks = pd.Index(np.flatnonzero(has_task) + t_lo, dtype=t_v.dtype)
-    return t_codes, tasks, l_codes, cats, counts, r, grouped
+    return t_codes, tasks, l_codes, cats, counts, r

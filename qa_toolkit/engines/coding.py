@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from qa_toolkit._validation import AnnotationFormatError, QAInputError, check_columns
-from qa_toolkit.engines._intcode import compact_counts, int_range, range_codes
+from qa_toolkit.engines._intcode import compact_table, int_range, range_codes
 
 __all__ = ["Coded", "code_annotations", "shared_coding", "has_duplicate_pairs", "any_duplicate_pairs", "one_coding",
            "row_sums"]
@@ -369,11 +369,14 @@ def _code_compact(data: Any, d: pd.DataFrame, *, func: str, categories: Any, min
     t_v, l_v, a_v = d["task"].to_numpy(), d["label"].to_numpy(), d["annotator"].to_numpy()
     if t_v.dtype.kind not in "iu" or l_v.dtype.kind not in "iu":
         return None
-    coded = compact_counts(t_v, l_v)
+    coded = compact_table(t_v, l_v, a_v)
     if coded is None:
         return None
-    t, tasks, l, cats, counts, r, grouped = coded  # noqa: E741
-    ar = int_range(a_v, 4 * len(a_v) + 1000)
+    t, tasks, l, cats, counts, r, grouped, ar, dup = coded  # noqa: E741
+    if ar is None:  # not scanned yet (small table)
+        ar = int_range(a_v, 4 * len(a_v) + 1000)
+    elif ar[1] - ar[0] >= 4 * len(a_v) + 1000:  # sparse annotator ids: hash them
+        ar = None
     if ar is None:
         a, annotators = _codes(d["annotator"])
         n_a, a_range = len(annotators), None
@@ -386,6 +389,6 @@ def _code_compact(data: Any, d: pd.DataFrame, *, func: str, categories: Any, min
                 categories=cats, counts=counts, r=r, annotator_range=a_range)
     if a_range is not None and not out.at_least_annotators(min_annotators):
         _check_annotators(out.annotators, min_annotators, func)
-    if has_duplicate_pairs(t, a, len(tasks), n_a, r=r, grouped=grouped):
+    if dup if dup is not None else has_duplicate_pairs(t, a, len(tasks), n_a, r=r, grouped=grouped):
         _raise_duplicates(data, func)
     return out

@@ -1,0 +1,85 @@
+"""The compiled Dawid-Skene step (issue 14) against the sparse-product formulas it replaces."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from qa_toolkit.aggregation import DawidSkene, _ds_kernel
+from qa_toolkit.aggregation._tensors import (
+    _ds_coded,
+    _posteriors,
+    _stats_step,
+    e_step,
+    m_statistics,
+)
+
+
+def _partition(n_t=3000, n_a=40, k=4, per=5, seed=0, gold=0, dtype=np.float64):
+    rng = np.random.default_rng(seed)
+    t = np.repeat(np.arange(n_t), per)
+    a = rng.integers(0, n_a, len(t))
+    lab = rng.integers(0, k, len(t))
+    n = rng.integers(1, 3, len(t)).astype(float)  # repeated triples count twice
+    clamp = None
+    if gold:
+        idx = rng.choice(n_t, gold, replace=False)
+        clamp = (idx.astype(np.int64), rng.integers(0, k, gold).astype(np.int64))
+    part = _ds_coded(pd.Index(np.arange(n_t)), t, a * k + lab, n, n_a, k, clamp, dtype=dtype)
+    log_pi = np.log(rng.dirichlet(np.ones(k)))
+    theta = rng.dirichlet(np.ones(k), size=(n_a, k))  # (a, true, observed)
+    lto = np.log(theta).transpose(0, 2, 1).reshape(n_a * k, k)
+    return part, log_pi, lto
+
+
+@pytest.mark.parametrize("gold", [0, 50])
+@pytest.mark.parametrize("block_tasks", [100_000, 500])
+def test_fused_step_equals_sparse_products(monkeypatch, gold, block_tasks):
+    monkeypatch.setattr(_ds_kernel, "BLOCK_TASKS", block_tasks)  # 500: six blocks on 3,000 tasks
+    part, log_pi, lto = _partition(gold=gold)
+    t_ref, ll_ref = e_step(part, log_pi, lto)
+    S_ref, cs_ref = m_statistics(part, t_ref)
+    S, cs, ll = _stats_step(part, log_pi, lto)
+    np.testing.assert_allclose(S, S_ref, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(cs, cs_ref, rtol=1e-12)
+    assert ll == pytest.approx(ll_ref, rel=1e-12)
+    _, post, _, is_gold = _posteriors(part, log_pi, lto)
+    np.testing.assert_allclose(post, t_ref, rtol=1e-12, atol=1e-14)
+    assert int(is_gold.sum()) == gold
+    if gold:  # clamped rows are one-hot on the gold class
+        assert np.array_equal(post[part.clamp_idx].argmax(axis=1), part.clamp_lab)
+        assert np.allclose(post[part.clamp_idx].max(axis=1), 1.0)
+
+
+def test_fused_step_is_the_same_with_any_number_of_threads(monkeypatch):
+    """Blocks depend on the data only and their sums are added in block order: one thread or
+    four give the same bits."""
+    monkeypatch.setattr(_ds_kernel, "BLOCK_TASKS", 500)
+    part, log_pi, lto = _partition(seed=3)
+    results = []
+    for workers in (1, 4):
+        monkeypatch.setattr(_ds_kernel, "_POOL", None)
+        monkeypatch.setattr(_ds_kernel.os, "cpu_count", lambda w=workers: w)
+        results.append(_stats_step(part, log_pi, lto))
+    assert np.array_equal(results[0][0], results[1][0])
+    assert results[0][2] == results[1][2]
+
+
+def test_block_count_depends_on_data_shape_only(monkeypatch):
+    assert _ds_kernel.n_blocks(50_000, 20_001, 4) == 1
+    assert _ds_kernel.n_blocks(1_000_000, 20_001, 4) == _ds_kernel.MAX_BLOCKS
+    # per-block sums capped by memory: 10^6 annotators x 10 labels -> one block
+    assert _ds_kernel.n_blocks(1_000_000, 10_000_001, 10) == 1
+
+
+def test_float32_storage_gives_the_float64_fit():
+    """``precision='float32'`` stores the counts in float32; the kernel computes in float64,
+    so the fit equals the float64 one (counts are small integers, exact in float32)."""
+    rng = np.random.default_rng(5)
+    n = 6000
+    df = pd.DataFrame({"task": np.repeat(np.arange(n // 3), 3), "annotator": rng.integers(0, 30, n),
+                       "label": rng.integers(0, 3, n)}).drop_duplicates(["task", "annotator"])
+    a = DawidSkene(precision="float64").fit(df)
+    b = DawidSkene(precision="float32").fit(df)
+    np.testing.assert_allclose(a.posteriors_.to_numpy(), b.posteriors_.to_numpy(), atol=1e-12)
