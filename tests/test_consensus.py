@@ -10,6 +10,7 @@ import pytest
 
 import qa_toolkit as qa
 from qa_toolkit.aggregation.consensus import consensus_regions
+from qa_toolkit._validation import QAInputError
 from qa_toolkit.aggregation.numeric import multilabel_dawid_skene, rating_consensus
 
 
@@ -106,3 +107,25 @@ def test_consensus_on_real_evalme_boxes(realworld_exports):
     assert set(np.round(every["confidence"], 4)) <= {0.3333, 0.6667, 1.0}
     assert every["n_drawn"].sum() == len(df)  # every drawn box belongs to one object
     assert (out["x_max"] > out["x_min"]).all()
+
+
+def test_rating_consensus_stays_on_the_scale():
+    """Two raters who rate 30 points low elsewhere but hit the ceiling on the best tasks get a
+    negative bias, so their corrected ratings of those tasks exceed 100 (the SQuALITY case:
+    human correctness averaged 102.3 on 0-100). The consensus is clipped to the scale and
+    says so."""
+    rows = []
+    for t in range(9):
+        top = t < 3
+        for a, v in (("a", 100 if top else 60), ("l1", 100 if top else 30), ("l2", 100 if top else 30)):
+            rows.append({"task": t, "annotator": a, "label": v})
+    df = pd.DataFrame(rows)
+    free = rating_consensus(df, kinds={"label": "interval"}, scale=(-1e9, 1e9))
+    assert free.tasks["value"].max() > 100  # what the unclipped model gives
+    r = rating_consensus(df, kinds={"label": "interval"})
+    assert r.tasks["value"].max() == 100 and r.tasks["value"].min() >= 30
+    assert r.tasks["is_clipped"].tolist() == (free.tasks["value"] > 100).tolist()
+    r2 = rating_consensus(df, kinds={"label": "interval"}, scale=(0, 90))
+    assert r2.tasks["value"].max() == 90
+    with pytest.raises(QAInputError, match="scale"):
+        rating_consensus(df, kinds={"label": "interval"}, scale=(5, 1))

@@ -26,8 +26,10 @@ class RatingConsensus:
     Attributes
     ----------
     tasks : pandas.DataFrame
-        Index ``task``; ``value`` (bias-corrected median), ``median`` (plain median),
-        ``mad`` (median absolute deviation of the corrected ratings), ``n_ratings``.
+        Index ``task``; ``value`` (bias-corrected median, within the rating scale),
+        ``median`` (plain median), ``mad`` (median absolute deviation of the corrected
+        ratings), ``n_ratings``, ``is_clipped`` (the corrected median fell outside the scale
+        and ``value`` is the scale's end).
     annotators : pandas.DataFrame
         Index ``annotator``; ``bias`` (median of rating minus consensus; positive =
         rates high), ``mean_abs_error`` (to the consensus), ``n_ratings``.
@@ -38,7 +40,8 @@ class RatingConsensus:
 
 
 def rating_consensus(data: pd.DataFrame, *, field: Any = None, kinds: dict | None = None,
-                     correct_bias: bool = True, n_iter: int = 100) -> RatingConsensus:
+                     correct_bias: bool = True, n_iter: int = 100,
+                     scale: tuple[float, float] | None = None) -> RatingConsensus:
     """Median consensus of ordinal / interval ratings with per-annotator bias.
 
     Model ``rating = truth_task + bias_annotator + noise``, fitted robustly by
@@ -61,6 +64,11 @@ def rating_consensus(data: pd.DataFrame, *, field: Any = None, kinds: dict | Non
         False: the plain median per task (biases still reported).
     n_iter : int, default=100
         Maximum rounds (stops when no bias moves by more than 1e-9).
+    scale : (float, float), optional
+        The rating scale's ends; a bias-corrected consensus outside them is clipped to the
+        nearest end (``is_clipped``). Default: the smallest and largest rating observed in the
+        field (a 0-100 scale whose best summaries all get 100 otherwise yields consensus
+        values above 100).
 
     Returns
     -------
@@ -101,13 +109,31 @@ def rating_consensus(data: pd.DataFrame, *, field: Any = None, kinds: dict | Non
         if done:
             break
     truth = pd.Series(x - bias[a]).groupby(t).median().to_numpy() if correct_bias else plain
+    lo, hi = _scale(scale, x)
+    clipped = (truth < lo) | (truth > hi)
+    truth = np.clip(truth, lo, hi)
     resid = x - bias[a] - truth[t] if correct_bias else x - truth[t]
     tasks_df = pd.DataFrame({"value": truth, "median": plain,
                              "mad": pd.Series(np.abs(resid)).groupby(t).median().to_numpy(),
-                             "n_ratings": np.bincount(t)}, index=pd.Index(tasks, name="task"))
+                             "n_ratings": np.bincount(t), "is_clipped": clipped},
+                            index=pd.Index(tasks, name="task"))
     ann_df = pd.DataFrame({"bias": bias, "mean_abs_error": pd.Series(np.abs(x - truth[t])).groupby(a).mean().to_numpy(),
                            "n_ratings": np.bincount(a)}, index=pd.Index(anns, name="annotator"))
     return RatingConsensus(tasks_df, ann_df)
+
+
+def _scale(scale: Any, x: np.ndarray) -> tuple[float, float]:
+    if scale is None:
+        return float(np.min(x)), float(np.max(x))
+    ok = isinstance(scale, (tuple, list)) and len(scale) == 2
+    try:
+        lo, hi = (float(scale[0]), float(scale[1])) if ok else (np.nan, np.nan)
+    except (TypeError, ValueError):
+        lo, hi = np.nan, np.nan
+    if not lo <= hi:
+        raise QAInputError("The 'scale' parameter of rating_consensus must be a pair (low, high) of numbers "
+                           f"with low <= high. Got {scale!r} instead.")
+    return lo, hi
 
 
 def multilabel_dawid_skene(data: pd.DataFrame, *, field: Any = None, kinds: dict | None = None,
