@@ -83,3 +83,14 @@ def test_float32_storage_gives_the_float64_fit():
     a = DawidSkene(precision="float64").fit(df)
     b = DawidSkene(precision="float32").fit(df)
     np.testing.assert_allclose(a.posteriors_.to_numpy(), b.posteriors_.to_numpy(), atol=1e-12)
+
+
+@pytest.mark.parametrize("k", [2, 3, 20])  # 20 > MAX_CONST_K: the kernel that reads k from the arrays
+def test_fused_step_any_number_of_classes(k):
+    part, log_pi, lto = _partition(n_t=800, n_a=15, k=k, gold=10, seed=k)
+    t_ref, ll_ref = e_step(part, log_pi, lto)
+    S_ref, cs_ref = m_statistics(part, t_ref)
+    S, cs, ll = _stats_step(part, log_pi, lto)
+    np.testing.assert_allclose(S, S_ref, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(cs, cs_ref, rtol=1e-12)
+    assert ll == pytest.approx(ll_ref, rel=1e-12)

@@ -33,15 +33,23 @@ MAX_BLOCKS = 4
 #: Memory allowed for the per-block M-step sums (bytes).
 BLOCK_SUMS_BYTES = 64 * 2**20
 
-_KERNEL: Any = None
+#: Kernels compiled per number of classes (a constant k lets the compiler unroll the class loops).
+_KERNELS: dict[int, Any] = {}
+#: Largest k compiled as a constant; above, one kernel reads k from the arrays.
+MAX_CONST_K = 16
 _POOL: ThreadPoolExecutor | None = None
 
 
-def _compile():
-    """Compile (or load from numba's cache) the two per-block kernels; numba is imported on first use."""
-    global _KERNEL
-    if _KERNEL is not None:
-        return _KERNEL
+def _compile(k: int):
+    """The two per-block kernels for ``k`` classes, compiled (or loaded from numba's cache) on
+    first use; numba is imported then."""
+    key = k if k <= MAX_CONST_K else 0
+    if key not in _KERNELS:
+        _KERNELS[key] = _build(key)
+    return _KERNELS[key]
+
+
+def _build(K: int):  # noqa: N803 - K: number of classes, a compile-time constant when > 0
     import numba
 
     jit = numba.njit(cache=True, nogil=True, error_model="numpy")
@@ -50,7 +58,7 @@ def _compile():
     def gather(indptr, indices, data, lt, lo, hi, out, top):  # pragma: no cover - compiled
         """E-step, first half: out[i] = log pi + sum of log theta over task i's labels, shifted
         by its maximum (kept in top[i]). Each row's last entry is the ones column (log pi)."""
-        k = lt.shape[1]
+        k = K if K > 0 else lt.shape[1]
         last = lt.shape[0] - 1
         buf = np.empty(k)
         for i in range(lo, hi):
@@ -73,7 +81,7 @@ def _compile():
     def scatter(indptr, indices, data, t, clamp, lo, hi, S):  # pragma: no cover - compiled
         """E-step, second half (normalise the exponentiated rows, clamp gold tasks), then add
         each posterior into the M-step sums of the task's columns. Returns sum log z_i."""
-        k = S.shape[1]
+        k = K if K > 0 else S.shape[1]
         last = S.shape[0] - 1
         ll = 0.0
         prod = 1.0
@@ -101,8 +109,7 @@ def _compile():
                     S[c, j] += w * t[i, j]
         return ll + np.log(prod)
 
-    _KERNEL = (gather, scatter)
-    return _KERNEL
+    return gather, scatter
 
 
 def _pool() -> ThreadPoolExecutor:
@@ -130,9 +137,9 @@ def fused_step(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, lt: np
     the ones column has the largest index and CSR rows are sorted). The exponential runs in numpy between the two
     compiled halves (numpy's vectorised ``exp`` is 3x faster than a scalar one).
     """
-    gather, scatter = _compile()
     n_t = len(indptr) - 1
     n_cols, k = lt.shape
+    gather, scatter = _compile(k)
     t = np.empty((n_t, k))
     top = np.empty(n_t)
     nb = n_blocks(n_t, n_cols, k)
