@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from qa_toolkit.aggregation import DawidSkene, _ds_kernel
+from qa_toolkit.aggregation import DawidSkene, _ds_kernel, _tensors
 from qa_toolkit.aggregation._tensors import (
     _ds_coded,
     _posteriors,
@@ -14,6 +14,12 @@ from qa_toolkit.aggregation._tensors import (
     e_step,
     m_statistics,
 )
+
+
+@pytest.fixture(autouse=True)
+def _compiled_step_on_small_data(monkeypatch):
+    """Small partitions normally take the sparse-product path; here every one is compiled."""
+    monkeypatch.setattr(_tensors, "KERNEL_MIN_ENTRIES", 0)
 
 
 def _partition(n_t=3000, n_a=40, k=4, per=5, seed=0, gold=0, dtype=np.float64):
@@ -71,6 +77,19 @@ def test_block_count_depends_on_data_shape_only(monkeypatch):
     assert _ds_kernel.n_blocks(1_000_000, 20_001, 4) == _ds_kernel.MAX_BLOCKS
     # per-block sums capped by memory: 10^6 annotators x 10 labels -> one block
     assert _ds_kernel.n_blocks(1_000_000, 10_000_001, 10) == 1
+
+
+def test_small_partitions_take_the_sparse_path_with_the_same_fit(monkeypatch):
+    rng = np.random.default_rng(8)
+    n = 9000
+    df = pd.DataFrame({"task": np.repeat(np.arange(n // 3), 3), "annotator": rng.integers(0, 30, n),
+                       "label": rng.integers(0, 3, n)}).drop_duplicates(["task", "annotator"])
+    compiled = DawidSkene(max_iter=30, tol=0).fit(df)
+    monkeypatch.setattr(_tensors, "KERNEL_MIN_ENTRIES", 10**12)
+    sparse = DawidSkene(max_iter=30, tol=0).fit(df)
+    np.testing.assert_allclose(compiled.posteriors_.to_numpy(), sparse.posteriors_.to_numpy(), atol=1e-11)
+    np.testing.assert_allclose(compiled.confusion_.to_numpy(), sparse.confusion_.to_numpy(), atol=1e-11)
+    assert compiled.history_ == pytest.approx(sparse.history_, rel=1e-12)
 
 
 def test_float32_storage_gives_the_float64_fit():

@@ -275,13 +275,26 @@ def _fused(part: DSCoded, log_pi: np.ndarray, lto: np.ndarray, want_post: bool):
     return fused_step(m.indptr, m.indices, m.data, lt, _clamp_codes(part), want_post=want_post)
 
 
+#: Count-matrix entries from which a partition runs the compiled step (below, importing numba
+#: costs more than it saves; both paths give the same numbers to 1e-12).
+KERNEL_MIN_ENTRIES = 2_000_000
+
+
 def _stats_step(part, log_pi: np.ndarray, lto: np.ndarray):
+    if part.m.nnz < KERNEL_MIN_ENTRIES:
+        t, ll = e_step(part, log_pi, lto)
+        S, cs = m_statistics(part, t)
+        return S, cs, ll
     S, ll, _ = _fused(part, log_pi, lto, False)
     return S[:-1], S[-1], ll
 
 
 def _posteriors(part, log_pi: np.ndarray, lto: np.ndarray):
-    _, _, t = _fused(part, log_pi, lto, True)
+    if part.m.nnz < KERNEL_MIN_ENTRIES:
+        t, _ = e_step(part, log_pi, lto)
+        t = t.astype(np.float64, copy=False)
+    else:
+        _, _, t = _fused(part, log_pi, lto, True)
     is_gold = np.zeros(len(part.tasks), dtype=bool)
     is_gold[part.clamp_idx] = True
     return part.tasks, t, part.n_annotations, is_gold
