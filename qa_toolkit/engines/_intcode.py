@@ -66,7 +66,10 @@ def compact_table(t_v: np.ndarray, l_v: np.ndarray, a_v: np.ndarray) -> CompactT
     if n < _intkernel.MIN_ROWS or a_v.dtype.kind not in "iu" or t_v.dtype.kind not in "iu" \
             or l_v.dtype.kind not in "iu":
         out = compact_counts(t_v, l_v)
-        return None if out is None else CompactTable(*out, None, None)
+        if out is None:
+            return None
+        t, tasks, lab, cats, counts, r, grouped = out
+        return CompactTable(t, tasks, lab, cats, counts, r, grouped, None, None)
     t_lo, t_hi, l_lo, l_hi, a_lo, a_hi, grouped = _intkernel.scan(t_v, l_v, a_v)
     T, K = t_hi - t_lo + 1, l_hi - l_lo + 1
     if l_hi - l_lo >= min(n, 2**16) + 1 or t_hi - t_lo >= 4 * n + 1000 or T * K > max(2 * n, 2**22):
