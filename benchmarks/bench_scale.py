@@ -154,6 +154,7 @@ def bench_ds(n_tasks: int, n_annotators: int, crowdkit: bool) -> None:
 
 def _child(engine: str, path: str) -> None:
     t0 = time.perf_counter()
+    value = ""
     if engine == "duckdb":
         from qa_toolkit.engines import sufficient_statistics
 
@@ -172,6 +173,7 @@ def _child(engine: str, path: str) -> None:
 
         ds = DawidSkene(max_iter=20).fit(path, engine="duckdb")
         out = int(ds.label_table()["n_annotations"].sum())
+        value = f"loglik {ds.history_[-1]:.6e}"
     elif engine == "alpha_duckdb":  # the count-based coefficient out of core, end to end
         from qa_toolkit.agreement import krippendorff_alpha
         from qa_toolkit.engines import sufficient_statistics
@@ -179,7 +181,7 @@ def _child(engine: str, path: str) -> None:
         coded = sufficient_statistics(path, engine="duckdb")
         alpha = krippendorff_alpha(coded)
         out = int(coded.counts.sum())
-        print(json.dumps({"alpha": alpha}), file=sys.stderr)
+        value = f"alpha {alpha:.10f}"
     else:  # pandas: read everything, then code
         from qa_toolkit.engines.coding import code_annotations
 
@@ -189,7 +191,7 @@ def _child(engine: str, path: str) -> None:
     # VmHWM: this process's own peak (ru_maxrss would include the parent's at fork time)
     hwm = [ln for ln in Path("/proc/self/status").read_text().splitlines() if ln.startswith("VmHWM")]
     rss = (int(hwm[0].split()[1]) if hwm else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) / 2**20
-    print(json.dumps({"engine": engine, "s": dt, "peak_rss_gib": rss, "rows": out}))
+    print(json.dumps({"engine": engine, "s": dt, "peak_rss_gib": rss, "rows": out, "value": value}))
 
 
 def write_parquet(n_rows: int, root: Path, n_files: int = 8) -> None:
@@ -218,22 +220,35 @@ def write_big_parquet(n_rows: int, root: Path, rows_per_file: int = 10_000_000) 
 
 
 def bench_out_of_core(n_rows: int, root: Path) -> None:
-    """alpha and Dawid-Skene (20 iterations) through DuckDB on a Parquet folder, each in its own process."""
+    """alpha and Dawid-Skene (20 iterations) through DuckDB on a Parquet folder, each in its own process.
+
+    ``*_duckdb``: the default path (above ``QA_TOOLKIT_SPILL_MIN_ROWS`` rows: one pass into task
+    buckets, then bounded memory per bucket); up to 5*10^7 rows also ``*_groupby``, the
+    ``GROUP BY`` path (whole aggregates in memory) in the same run.
+    """
     t0 = time.perf_counter()
     if not root.exists():
         write_big_parquet(n_rows, root)
     size = sum(f.stat().st_size for f in root.rglob("*.parquet")) / 2**30
     print(f"\n### Out of core: {n_rows:,} labels in {root} ({size:.2f} GiB Parquet, written in "
           f"{time.perf_counter() - t0:.0f} s; load average {Path('/proc/loadavg').read_text().split()[0]})\n")
-    print("| step | s | peak RSS GiB | labels counted |")
-    print("|---|---:|---:|---:|")
-    for eng in ("alpha_duckdb", "ds_duckdb"):
-        r = subprocess.run([sys.executable, __file__, "--child", eng, str(root)], capture_output=True, text=True)
+    print("| step | s | peak RSS GiB | labels counted | value | load after |")
+    print("|---|---:|---:|---:|---:|---:|")
+    import os
+
+    steps = ["alpha_duckdb", "ds_duckdb"] + (["alpha_groupby", "ds_groupby"] if n_rows <= 50_000_000 else [])
+    for eng in steps:
+        env = dict(os.environ)
+        if eng.endswith("_groupby"):
+            env["QA_TOOLKIT_SPILL_MIN_ROWS"] = str(2**62)
+        r = subprocess.run([sys.executable, __file__, "--child", eng.replace("_groupby", "_duckdb"), str(root)],
+                           capture_output=True, text=True, env=env)
         if r.returncode:
-            print(f"| {eng} | failed: {r.stderr.strip().splitlines()[-1][:80]} | | |")
+            print(f"| {eng} | failed: {r.stderr.strip().splitlines()[-1][:80]} | | |", flush=True)
             continue
         out = json.loads(r.stdout.strip().splitlines()[-1])
-        print(f"| {eng} | {out['s']:.1f} | {out['peak_rss_gib']:.2f} | {out['rows']:,} |")
+        print(f"| {eng} | {out['s']:.1f} | {out['peak_rss_gib']:.2f} | {out['rows']:,} | {out.get('value', '')} "
+              f"| {load()} |", flush=True)
 
 
 def bench_engines(n_rows: int, engines: list[str]) -> None:

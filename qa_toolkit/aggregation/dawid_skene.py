@@ -233,7 +233,7 @@ class DawidSkene:
         pi = np.exp(log_pi)
         self.classes_ = classes
         self.annotators_ = annotators
-        self.posteriors_ = pd.DataFrame(t, index=tasks, columns=classes)
+        self.posteriors_ = pd.DataFrame(t, index=tasks, columns=classes, copy=False)  # no second copy
         self.labels_ = pd.Series(classes.take(np.argmax(t, axis=1)), index=tasks, name="agg_label")
         rows = pd.MultiIndex.from_product([annotators, classes], names=["annotator", "true_label"])
         self.confusion_ = pd.DataFrame(theta.reshape(n_a * k, k), index=rows, columns=classes)
@@ -247,17 +247,24 @@ class DawidSkene:
             None if gold is None
             else pd.Series(classes.take(np.argmax(t[is_gold], axis=1)), index=tasks[is_gold], name="gold")
         )
-        self._n_annotations = n_ann.astype(np.int64)
+        self._n_annotations = n_ann.astype(np.int64, copy=False)
         self._is_gold = is_gold
         return self
 
     def _fit_engine(self, data, gold, engine, client):
-        """Sufficient statistics from DuckDB (one in-memory partition) or Dask (per partition)."""
+        """Sufficient statistics from DuckDB (task buckets spilled to disk, one in memory at a time,
+        above ``engines._spill.SPILL_MIN_ROWS`` rows; else one in-memory partition) or Dask."""
         from qa_toolkit.engines import aggregates, ds_triples
+        from qa_toolkit.engines._spill import use_spill
         from qa_toolkit.io.parquet_dataset import open_source
 
         func = "DawidSkene.fit"
         src = open_source(data, func=func)
+        if engine == "duckdb" and use_spill(src):  # large: EM over task buckets spilled to disk
+            from qa_toolkit.aggregation._ds_engines import spill_ds_fit
+
+            return spill_ds_fit(src, classes=self.classes, gold=gold, dtype=self._dtype, func=func,
+                                run_em=self._em, gold_codes=self._gold_series)
         if engine == "dask":
             agg = aggregates(src, engine="dask", client=client, func=func)
             al = agg.annotator_label
@@ -317,14 +324,13 @@ class DawidSkene:
             if len(history) > 1 and abs(history[-1] - history[-2]) <= self.tol * abs(history[-2]):
                 converged = True
                 break
-        post = mapper(_posteriors, log_pi, lto)
+        last = (log_pi, lto)  # the parameters of the last E-step
         log_pi, theta = self._m_step(stats, n_t, n_a, k)
-        if len(post) == 1:
-            out = post[0]
-        else:
-            out = (pd.Index(np.concatenate([p[0].to_numpy() for p in post]), name="task"),
-                   np.concatenate([p[1] for p in post]), np.concatenate([p[2] for p in post]),
-                   np.concatenate([p[3] for p in post]))
+        if hasattr(mapper, "gather"):  # out of core: posteriors written once, in global task order
+            return log_pi, theta, history, converged, mapper.gather(_posteriors, *last)
+        post = mapper(_posteriors, *last)
+        out = post[0] if len(post) == 1 else (pd.Index(np.concatenate([p[0].to_numpy() for p in post]), name="task"),
+                                              *(np.concatenate([p[j] for p in post]) for j in (1, 2, 3)))
         return log_pi, theta, history, converged, out
 
     def _m_step(self, stats, n_t: int, n_a: int, k: int) -> tuple[np.ndarray, np.ndarray]:

@@ -53,7 +53,9 @@ def _count_patterns(C: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
     base = int(C.max()) + 1
     if K * np.log2(max(base, 2)) >= 62:
         return None
-    powers = base ** np.arange(K - 1, -1, -1, dtype=np.int64)
+    # int32 counts keep int32 keys when they fit: an int64 product would first cast C (2x its size)
+    dt = np.int32 if C.dtype.itemsize <= 4 and base**K < 2**31 else np.int64
+    powers = base ** np.arange(K - 1, -1, -1, dtype=dt)
     key = C @ powers
     if base**K <= 4 * n:
         mult = np.bincount(key, minlength=base**K)

@@ -7,7 +7,9 @@ statistics* are computed by one of three engines and fed to the same kernels:
 
 - ``'pandas'``: in memory (:func:`qa_toolkit.engines.coding.code_annotations`);
 - ``'duckdb'``: out of core, from Parquet files / Arrow / Polars / DuckDB relations,
-  with ``GROUP BY`` queries that stream the data (memory bounded by the aggregates);
+  with ``GROUP BY`` queries that stream the data; above ``_spill.SPILL_MIN_ROWS`` rows, one
+  pass spills the rows into task buckets and the counts are built bucket by bucket
+  (memory bounded by one bucket and the int32 task x label counts);
 - ``'dask'``: ``dask.dataframe`` over Parquet partitions on a ``distributed`` cluster;
   per-partition ``groupby().size()`` reduced on the client.
 
@@ -24,7 +26,8 @@ import numpy as np
 import pandas as pd
 
 from qa_toolkit._validation import AnnotationFormatError, QAInputError, check_option
-from qa_toolkit.engines.aggregates import Aggregates
+from qa_toolkit.engines._spill import use_spill
+from qa_toolkit.engines.aggregates import Aggregates, duplicate_message
 from qa_toolkit.engines.coding import Coded, code_annotations
 from qa_toolkit.io.parquet_dataset import ColumnarSource, is_columnar_source, open_source
 
@@ -112,12 +115,7 @@ def coded_from_aggregates(agg: Aggregates, *, categories: Any = None, func: str 
                           where: str = "the source") -> Coded:
     """Build the :class:`Coded` counts (no per-row codes) from group-by counts."""
     if agg.duplicate is not None:
-        task, ann, n = agg.duplicate
-        raise AnnotationFormatError(
-            f"{func} needs one label per (task, annotator); in {where} task {task!r} has {n} labels "
-            f"from annotator {ann!r}. Deduplicate first (qa_toolkit.agreement functions take "
-            "duplicates='first' on in-memory tables)."
-        )
+        raise AnnotationFormatError(duplicate_message(func, where, agg.duplicate))
     if agg.n_rows == 0:
         raise QAInputError(f"{func}: {where} is empty; it needs rows with task, annotator, label.")
     tl, al = agg.task_label, agg.annotator_label
@@ -199,8 +197,13 @@ def sufficient_statistics(source: Any, *, engine: str = "auto", categories: Any 
                           annotator_counts=ac.reshape(len(coded.annotators), K))
         return coded
     src = source if isinstance(source, ColumnarSource) else open_source(source, func=func)
-    agg = aggregates(src, engine=engine, client=client, func=func)
-    coded = coded_from_aggregates(agg, categories=categories, func=func, where=src.describe())
+    if engine == "duckdb" and use_spill(src):  # large: one pass into task buckets, int32 counts
+        from qa_toolkit.engines._spill import spill_coded
+
+        coded = spill_coded(src, categories=categories, func=func)
+    else:
+        agg = aggregates(src, engine=engine, client=client, func=func)
+        coded = coded_from_aggregates(agg, categories=categories, func=func, where=src.describe())
     return code_annotations(coded, func=func, min_annotators=min_annotators, min_pairable=min_pairable)
 
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-__all__ = ["Aggregates"]
+__all__ = ["Aggregates", "duplicate_message"]
 
 
 @dataclass(frozen=True)
@@ -21,3 +21,11 @@ class Aggregates:
     annotator_label: pd.DataFrame
     duplicate: tuple | None
     n_rows: int
+
+
+def duplicate_message(func: str, where: str, duplicate: tuple) -> str:
+    """The error text for a (task, annotator) with several rows (every engine raises it)."""
+    task, ann, n = duplicate
+    return (f"{func} needs one label per (task, annotator); in {where} task {task!r} has {n} labels "
+            f"from annotator {ann!r}. Deduplicate first (qa_toolkit.agreement functions take "
+            "duplicates='first' on in-memory tables).")
