@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from qa_toolkit._validation import AnnotationFormatError, check_columns
+from qa_toolkit._validation import AnnotationFormatError, QAInputError, check_columns
 
 __all__: list[str] = []
 
@@ -171,6 +171,36 @@ def codes_from_triples(tri: pd.DataFrame, *, annotators: pd.Index, classes: pd.I
     k = len(classes)
     return _ds_coded(tasks, t, a.astype(np.int64) * k + lab, tri["n"].to_numpy(), len(annotators), k, clamp,
                      dtype=dtype)
+
+
+def gold_codes(gold, tasks: pd.Index, classes: pd.Index) -> tuple[np.ndarray, np.ndarray]:
+    """Gold labels (a Series by task) as (task position, class code) arrays; tasks not in the
+    data are ignored, unknown labels raise."""
+    if gold is None:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    if not isinstance(gold, pd.Series):
+        raise QAInputError(
+            "The 'gold' parameter of DawidSkene.fit must be a pandas Series of labels indexed "
+            f"by task. Got {type(gold).__name__} instead."
+        )
+    g = gold.dropna()
+    g = g[g.index.isin(tasks)]
+    lab = classes.get_indexer(g.to_numpy())
+    if (lab < 0).any():
+        unknown = pd.unique(g[lab < 0])[:5].tolist()
+        raise AnnotationFormatError(
+            f"DawidSkene.fit: gold label(s) {unknown} are not among the labels "
+            f"{list(classes)[:20]} (check the dtype: 1 and '1' differ)."
+        )
+    return tasks.get_indexer(g.index).astype(np.int64), lab.astype(np.int64)
+
+
+def gold_series(gold, classes: pd.Index, tasks: pd.Index) -> pd.Series | None:
+    """Gold labels as class codes indexed by task (for the engines' partitions)."""
+    if gold is None:
+        return None
+    idx, lab = gold_codes(gold, tasks, classes)
+    return pd.Series(lab, index=tasks.take(idx))
 
 
 def _clamp(c: DSCoded, t: np.ndarray) -> np.ndarray:

@@ -21,6 +21,8 @@ from qa_toolkit.aggregation._tensors import (
     _stats_step,
     codes_from_triples,
     ds_coded_from_codes,
+    gold_codes,
+    gold_series,
 )
 
 __all__ = ["DawidSkene"]
@@ -220,7 +222,7 @@ class DawidSkene:
         if engine == "pandas" and isinstance(data, pd.DataFrame):
             c = _factorize(data, func="DawidSkene.fit", classes=self.classes)
             tasks, annotators, classes = c.tasks, c.annotators, c.classes
-            clamp_idx, clamp_lab = self._gold_codes(gold, c)
+            clamp_idx, clamp_lab = gold_codes(gold, c.tasks, c.classes)
             part = replace(ds_coded_from_codes(c, self._dtype(len(tasks))), clamp_idx=clamp_idx, clamp_lab=clamp_lab)
             fitted = self._em(lambda fn, *args: [fn(part, *args)], len(tasks), len(annotators), len(classes))
         else:
@@ -264,7 +266,7 @@ class DawidSkene:
             from qa_toolkit.aggregation._ds_engines import spill_ds_fit
 
             return spill_ds_fit(src, classes=self.classes, gold=gold, dtype=self._dtype, func=func,
-                                run_em=self._em, gold_codes=self._gold_series)
+                                run_em=self._em, gold_codes=gold_series)
         if engine == "dask":
             agg = aggregates(src, engine="dask", client=client, func=func)
             al = agg.annotator_label
@@ -291,14 +293,14 @@ class DawidSkene:
             from qa_toolkit.engines._dask import dask_ds_fit
 
             tasks = pd.Index(pd.unique(agg.task_label["task"]), name="task").sort_values()
-            gold_codes = self._gold_series(gold, classes, tasks)
+            gold_codes = gold_series(gold, classes, tasks)
             fitted = dask_ds_fit(src, annotators=annotators, classes=classes, gold=gold_codes, client=client,
                                  func=func, run_em=lambda mapper: self._em(mapper, len(tasks), n_a, k),
                                  code_triples=codes_from_triples, dtype=self._dtype(len(tasks)))
             return fitted, tasks, annotators, classes
         tasks = pd.Index(pd.unique(tri["task"]), name="task").sort_values()
         part = codes_from_triples(tri, annotators=annotators, classes=classes,
-                                  gold=self._gold_series(gold, classes, tasks), dtype=self._dtype(len(tasks)))
+                                  gold=gold_series(gold, classes, tasks), dtype=self._dtype(len(tasks)))
         fitted = self._em(lambda fn, *args: [fn(part, *args)], len(part.tasks), n_a, k)
         return fitted, part.tasks, annotators, classes
 
@@ -355,36 +357,6 @@ class DawidSkene:
             theta = np.broadcast_to(off[:, None, None], (n_a, k, k)).copy()
             theta[:, np.arange(k), np.arange(k)] = p[:, None]
         return np.log(np.maximum(pi, _TINY)), theta
-
-    @staticmethod
-    def _gold_series(gold, classes: pd.Index, tasks: pd.Index) -> pd.Series | None:
-        """Gold labels as class codes indexed by task (for the engines' partitions)."""
-        if gold is None:
-            return None
-        from types import SimpleNamespace
-
-        idx, lab = DawidSkene._gold_codes(gold, SimpleNamespace(tasks=tasks, classes=classes))
-        return pd.Series(lab, index=tasks.take(idx))
-
-    @staticmethod
-    def _gold_codes(gold, c) -> tuple[np.ndarray, np.ndarray]:
-        if gold is None:
-            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-        if not isinstance(gold, pd.Series):
-            raise QAInputError(
-                "The 'gold' parameter of DawidSkene.fit must be a pandas Series of labels indexed "
-                f"by task. Got {type(gold).__name__} instead."
-            )
-        g = gold.dropna()
-        g = g[g.index.isin(c.tasks)]
-        lab = c.classes.get_indexer(g.to_numpy())
-        if (lab < 0).any():
-            unknown = pd.unique(g[lab < 0])[:5].tolist()
-            raise AnnotationFormatError(
-                f"DawidSkene.fit: gold label(s) {unknown} are not among the labels "
-                f"{list(c.classes)[:20]} (check the dtype: 1 and '1' differ)."
-            )
-        return c.tasks.get_indexer(g.index).astype(np.int64), lab.astype(np.int64)
 
     # ----------------------------------------------------------------- results
     def _check_is_fitted(self) -> None:
