@@ -41,8 +41,10 @@ def _partition(n_t=3000, n_a=40, k=4, per=5, seed=0, gold=0, dtype=np.float64):
 
 @pytest.mark.parametrize("gold", [0, 50])
 @pytest.mark.parametrize("block_tasks", [100_000, 500])
-def test_fused_step_equals_sparse_products(monkeypatch, gold, block_tasks):
+@pytest.mark.parametrize("chunk", [8192, 256])  # 256: several scratch chunks per block
+def test_fused_step_equals_sparse_products(monkeypatch, gold, block_tasks, chunk):
     monkeypatch.setattr(_ds_kernel, "BLOCK_TASKS", block_tasks)  # 500: six blocks on 3,000 tasks
+    monkeypatch.setattr(_ds_kernel, "CHUNK_TASKS", chunk)
     part, log_pi, lto = _partition(gold=gold)
     t_ref, ll_ref = e_step(part, log_pi, lto)
     S_ref, cs_ref = m_statistics(part, t_ref)

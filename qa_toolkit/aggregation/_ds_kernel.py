@@ -28,6 +28,8 @@ __all__: list[str] = []
 
 #: Tasks per block below which a table is not split (thread start-up would dominate).
 BLOCK_TASKS = 100_000
+#: Tasks per chunk: the E-step's (chunk, k) scratch buffer stays in cache.
+CHUNK_TASKS = 8192
 #: Most blocks; each holds its own (n_columns, k) M-step sums.
 MAX_BLOCKS = 4
 #: Memory allowed for the per-block M-step sums (bytes).
@@ -55,7 +57,7 @@ def _build(K: int):  # noqa: N803 - K: number of classes, a compile-time constan
     jit = numba.njit(cache=True, nogil=True, error_model="numpy")
 
     @jit
-    def gather(indptr, indices, data, lt, lo, hi, out, top):  # pragma: no cover - compiled
+    def gather(indptr, indices, data, lt, lo, hi, off, out, top):  # pragma: no cover - compiled
         """E-step, first half: out[i] = log pi + sum of log theta over task i's labels, shifted
         by its maximum (kept in top[i]). Each row's last entry is the ones column (log pi)."""
         k = K if K > 0 else lt.shape[1]
@@ -73,12 +75,12 @@ def _build(K: int):  # noqa: N803 - K: number of classes, a compile-time constan
             for j in range(1, k):
                 if buf[j] > mx:
                     mx = buf[j]
-            top[i] = mx
+            top[i - off] = mx
             for j in range(k):
-                out[i, j] = buf[j] - mx
+                out[i - off, j] = buf[j] - mx
 
     @jit
-    def scatter(indptr, indices, data, t, clamp, lo, hi, S):  # pragma: no cover - compiled
+    def scatter(indptr, indices, data, t, clamp, lo, hi, off, S):  # pragma: no cover - compiled
         """E-step, second half (normalise the exponentiated rows, clamp gold tasks), then add
         each posterior into the M-step sums of the task's columns. Returns sum log z_i."""
         k = K if K > 0 else S.shape[1]
@@ -88,25 +90,25 @@ def _build(K: int):  # noqa: N803 - K: number of classes, a compile-time constan
         for i in range(lo, hi):
             z = 0.0
             for j in range(k):
-                z += t[i, j]
+                z += t[i - off, j]
             prod *= z  # z in [1, k]: 128 factors stay far below the float64 range
             if (i - lo) % 128 == 127:
                 ll += np.log(prod)
                 prod = 1.0
             for j in range(k):
-                t[i, j] /= z
+                t[i - off, j] /= z
             g = clamp[i]
             if g >= 0:
                 for j in range(k):
-                    t[i, j] = 0.0
-                t[i, g] = 1.0
+                    t[i - off, j] = 0.0
+                t[i - off, g] = 1.0
             for j in range(k):
-                S[last, j] += t[i, j]  # the ones column: class sums
+                S[last, j] += t[i - off, j]  # the ones column: class sums
             for p in range(indptr[i], indptr[i + 1] - 1):
                 c = indices[p]
                 w = data[p]
                 for j in range(k):
-                    S[c, j] += w * t[i, j]
+                    S[c, j] += w * t[i - off, j]
         return ll + np.log(prod)
 
     return gather, scatter
@@ -140,21 +142,30 @@ def fused_step(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, lt: np
     n_t = len(indptr) - 1
     n_cols, k = lt.shape
     gather, scatter = _compile(k)
-    t = np.empty((n_t, k))
-    top = np.empty(n_t)
+    post = np.empty((n_t, k)) if want_post else None
     nb = n_blocks(n_t, n_cols, k)
     edges = [int(e) for e in np.linspace(0, n_t, nb + 1).astype(np.int64)]
     sums = [np.zeros((n_cols, k)) for _ in range(nb)]
 
     def block(b: int) -> float:
-        lo, hi = edges[b], edges[b + 1]
-        gather(indptr, indices, data, lt, lo, hi, t, top)
-        np.exp(t[lo:hi], out=t[lo:hi])
-        return scatter(indptr, indices, data, t, clamp, lo, hi, sums[b])
+        # chunks of CHUNK_TASKS tasks through a small scratch buffer that stays in cache (the
+        # posteriors of the whole table are only materialised when they are asked for)
+        ll = 0.0
+        size = min(CHUNK_TASKS, edges[b + 1] - edges[b])
+        scratch = np.empty((size, k))
+        top = np.empty(size)
+        for lo in range(edges[b], edges[b + 1], CHUNK_TASKS):
+            hi = min(lo + CHUNK_TASKS, edges[b + 1])
+            out = post[lo:hi] if post is not None else scratch[:hi - lo]
+            gather(indptr, indices, data, lt, lo, hi, lo, out, top)
+            np.exp(out, out=out)
+            ll += float(top[:hi - lo].sum())
+            ll += scatter(indptr, indices, data, out, clamp, lo, hi, lo, sums[b])
+        return ll
 
     lls = [block(0)] if nb == 1 else list(_pool().map(block, range(nb)))
     S = sums[0]
     for extra in sums[1:]:
         S += extra
-    ll = float(top.sum()) + float(sum(lls))
-    return S, ll, (t if want_post else None)
+    ll = float(sum(lls))
+    return S, ll, post
