@@ -16,15 +16,26 @@ must be intact and written for these annotations.
 from __future__ import annotations
 
 import argparse
+import gc
 import re
 import sys
+import threading
 import time
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, NoReturn
 
-import numpy as np
 import pandas as pd
+
+from qa_toolkit.report.inputs import BadInput as _BadInput
+from qa_toolkit.report.inputs import check_decision_log as _check_decision_log
+from qa_toolkit.report.inputs import check_out_dir as _check_out
+from qa_toolkit.report.inputs import existing_file as _existing
+from qa_toolkit.report.inputs import one_line as _one_line
+from qa_toolkit.report.inputs import read_gold as _read_gold
+from qa_toolkit.report.inputs import read_pred_probs as _read_pred_probs
 
 __all__ = ["main", "build_parser"]
 
@@ -33,10 +44,6 @@ __all__ = ["main", "build_parser"]
 EXIT_OK, EXIT_GATE_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 EXIT_INTERNAL = EXIT_BAD_INPUT
 _CANONICAL = ("task", "annotator", "label")
-
-
-class _BadInput(Exception):
-    pass
 
 
 class _Parser(argparse.ArgumentParser):
@@ -129,116 +136,6 @@ def _version() -> str:
     return f"qa-toolkit {__version__}"
 
 
-# -- reading and checking the inputs ------------------------------------------------------------
-def _existing(path: str | None, what: str) -> str | None:
-    if path is not None and not Path(path).exists():
-        raise _BadInput(f"--{what}: file not found: {path}")
-    return path
-
-
-def _check_out(out: str) -> Path:
-    p = Path(out)
-    if p.exists() and not p.is_dir():
-        raise _BadInput(f"--out: {out} is an existing file, not a folder; name a folder for the report")
-    try:
-        p.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        raise _BadInput(f"--out: the folder {out} cannot be created ({err.strerror or err})") from None
-    return p
-
-
-def _read_table(path: str, what: str) -> pd.DataFrame:
-    _existing(path, what)
-    p = Path(path)
-    try:
-        if p.suffix.lower() == ".parquet":
-            df = pd.read_parquet(p)
-            if "task" in df.columns:
-                df["task"] = df["task"].astype(object)
-            return df
-        sep = "\t" if p.suffix.lower() in (".tsv", ".tab") else ","
-        return pd.read_csv(p, sep=sep, dtype={"task": str, "label": str, "gold": str, "truth": str},
-                           keep_default_na=False, na_values=[""])
-    except Exception as exc:  # any parser failure is the user's file, reported plainly
-        raise _BadInput(f"--{what}: {p} could not be read as a table: {exc}") from None
-
-
-def _match_tasks(values: pd.Series, tasks: pd.Index, *, path: str, what: str) -> list:
-    """Task ids read from a side file, matched to the annotations' ids exactly or by their text."""
-    by_text = {str(t): t for t in tasks}
-    known = set(tasks.tolist())
-    out, unknown = [], []
-    for v in values.tolist():
-        t = v if v in known else by_text.get(str(v), v)
-        if t not in known:
-            unknown.append(v)
-        out.append(t)
-    if unknown:
-        raise _BadInput(
-            f"--{what}: {path}: {len(unknown)} task id(s) in field 'task' are not tasks of the annotations "
-            f"(e.g. {unknown[:3]}; the annotations have e.g. {tasks[:3].tolist()})"
-        )
-    return out
-
-
-def _read_gold(path: str, annotations: pd.DataFrame) -> pd.Series:
-    df = _read_table(path, "gold")
-    if "task" not in df.columns or df.shape[1] < 2:
-        raise _BadInput(
-            f"--gold: {path} must have a 'task' column and a label column (e.g. 'label' or 'gold'); "
-            f"got columns {list(df.columns)}"
-        )
-    col = next((c for c in ("gold", "label", "truth") if c in df.columns), [c for c in df.columns if c != "task"][0])
-    tasks = _match_tasks(df["task"], pd.Index(pd.unique(annotations["task"])), path=path, what="gold")
-    if pd.Index(tasks).duplicated().any():
-        dup = pd.Index(tasks)[pd.Index(tasks).duplicated()].tolist()[:3]
-        raise _BadInput(f"--gold: {path}: task(s) {dup} in field 'task' have more than one gold label")
-    by_text = {str(v): v for v in pd.unique(annotations["label"].dropna())}
-    labels = [by_text.get(str(v), v) if pd.notna(v) else v for v in df[col].tolist()]
-    return pd.Series(labels, index=pd.Index(tasks, name="task"), name="gold")
-
-
-def _read_pred_probs(path: str, annotations: pd.DataFrame) -> pd.DataFrame:
-    df = _read_table(path, "pred-probs")
-    if "task" not in df.columns:
-        raise _BadInput(f"--pred-probs: {path} needs a 'task' column; got {list(df.columns)}")
-    tasks = _match_tasks(df["task"], pd.Index(pd.unique(annotations["task"])), path=path, what="pred-probs")
-    probs = df.drop(columns="task")
-    probs.index = pd.Index(tasks, name="task")
-    bad = [c for c in probs.columns if not pd.api.types.is_numeric_dtype(probs[c])]
-    if bad:
-        raise _BadInput(f"--pred-probs: {path}: column(s) {bad} are not numeric probabilities")
-    values = probs.to_numpy(dtype=float)
-    for mask, what in ((np.isnan(values), "NaN"), (values < 0, "negative"), (values > 1, "above 1")):
-        if mask.any():
-            r, c = np.argwhere(mask)[0]
-            raise _BadInput(f"--pred-probs: {path}: {int(mask.sum())} {what} value(s), e.g. column "
-                            f"{probs.columns[c]!r} of task {probs.index[r]!r}; probabilities must lie in [0, 1]")
-    sums = values.sum(axis=1)
-    off = np.abs(sums - 1) > 1e-2
-    if off.any():
-        r = int(np.argmax(off))
-        raise _BadInput(f"--pred-probs: {path}: {int(off.sum())} row(s) do not sum to 1, e.g. task "
-                        f"{probs.index[r]!r} sums to {sums[r]:.4g}")
-    probs.columns.name = "label"
-    return probs
-
-
-def _check_decision_log(path: str, annotations: pd.DataFrame) -> None:
-    """Fail before the analysis when the log is damaged, edited or written for other annotations."""
-    from qa_toolkit.review import DecisionLog, apply_decisions
-
-    _existing(path, "decision-log")
-    log = DecisionLog(path, annotations=annotations, read_only=True)
-    try:
-        apply_decisions(annotations, log.read())
-    except (ValueError, TypeError) as exc:
-        if path in str(exc):
-            raise
-        raise _BadInput(f"--decision-log: {path} was written for other annotations (or they changed since): "
-                        f"{_one_line(exc)}") from None
-
-
 def _load_input(args) -> tuple[pd.DataFrame, pd.Series | None, str, dict]:
     from qa_toolkit.table import AnnotationWarning
 
@@ -275,7 +172,7 @@ def _audit(args) -> int:
 
     from qa_toolkit.report.core import AuditContext
     from qa_toolkit.report.decision import decision_block
-    from qa_toolkit.report.html import build_sections, write_report
+    from qa_toolkit.report.html import TableWriter, build_sections, write_report
     from qa_toolkit.report.provenance import provenance_section
 
     t0 = time.perf_counter()
@@ -287,8 +184,12 @@ def _audit(args) -> int:
                        (args.decision_log, "decision-log")):
         _existing(path, what)
     _say(f"reading {args.input} ...")
+    loading = _prefetch_plotting()
     t_read = time.perf_counter()
-    df, gold, name, notes = _load_input(args)
+    try:
+        df, gold, name, notes = _load_input(args)
+    finally:  # from here on nothing runs beside a half-imported module
+        loading.join()
     read_seconds = round(time.perf_counter() - t_read, 3)
     if args.gold:
         gold = _read_gold(args.gold, df)
@@ -319,18 +220,19 @@ def _audit(args) -> int:
         raise _BadInput("--scheduler is only used with --engine dask")
     progress = sys.stderr.isatty() if args.progress is None else args.progress
     ctx.cache["section_seconds"] = {"(reading the input)": read_seconds}
-    with shared_coding():  # every section reads one coding of the table
-        sections = build_sections(ctx, debug=args.debug, progress=progress)
-    t_decide = time.perf_counter()
-    head, decision = decision_block(ctx)
-    ctx.cache["section_seconds"]["(decision: verdict and findings)"] = round(time.perf_counter() - t_decide, 3)
-    params = {k: v for k, v in vars(args).items() if k not in ("command", "debug")}
-    prov, line = provenance_section(df, source=name, input_path=ctx.options["input_path"], parameters=params,
-                                    started=started, seconds=time.perf_counter() - t0,
-                                    section_seconds=ctx.cache.get("section_seconds", {}),
-                                    fields=ctx.cache.get("fields"))
-    page = write_report(sections, out, title=args.title or f"Annotation audit: {name}", subtitle=name,
-                        head=line + head, tail=[decision, prov])
+    with _no_cyclic_gc(), TableWriter(out) as writer:  # each section's CSVs are written while the next compute
+        with shared_coding():  # every section reads one coding of the table
+            sections = build_sections(ctx, debug=args.debug, progress=progress, on_section=writer.submit)
+        t_decide = time.perf_counter()
+        head, decision = decision_block(ctx)
+        ctx.cache["section_seconds"]["(decision: verdict and findings)"] = round(time.perf_counter() - t_decide, 3)
+        params = {k: v for k, v in vars(args).items() if k not in ("command", "debug")}
+        prov, line = provenance_section(df, source=name, input_path=ctx.options["input_path"], parameters=params,
+                                        started=started, seconds=time.perf_counter() - t0,
+                                        section_seconds=ctx.cache.get("section_seconds", {}),
+                                        fields=ctx.cache.get("fields"))
+        page = write_report(sections, out, title=args.title or f"Annotation audit: {name}", subtitle=name,
+                            head=line + head, tail=[decision, prov], writer=writer)
     for err in ctx.cache.get("section_errors", []):
         _say(f"warning: section failed: {_one_line(err)}")
     _say(f"report written to {page.resolve()} ({time.perf_counter() - t0:.1f} s)")
@@ -346,6 +248,43 @@ def _audit(args) -> int:
     return EXIT_OK
 
 
+def _prefetch_plotting() -> threading.Thread:
+    """Import the plotting stack in a thread while the input is read (issue 14); join it after the read.
+
+    matplotlib and seaborn (which imports scipy.stats) take about 1.5 s to import, and every
+    report draws with them; reading Parquet or CSV mostly runs outside the GIL. The caller
+    joins the thread as soon as the input is read, so no other code ever meets a
+    half-imported module; the sections then find the modules loaded.
+    """
+    def load() -> None:
+        try:
+            import matplotlib.pyplot  # noqa: F401
+            import seaborn  # noqa: F401
+        except Exception:  # noqa: BLE001 - a broken install fails, with its message, where a section imports it
+            pass
+
+    thread = threading.Thread(target=load, name="qa-prefetch-plotting", daemon=True)
+    thread.start()
+    return thread
+
+
+@contextmanager
+def _no_cyclic_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector while the sections run; reference counting still frees every table.
+
+    Issue 14: the full collections walk every object of the imported libraries (pandas,
+    matplotlib, scipy): about 0.8 s of a 10^6-label audit. The few cycles made meanwhile
+    (closed figures) are collected once the collector is back on.
+    """
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
 def _datasets() -> int:
     from qa_toolkit.datasets import list_datasets
 
@@ -356,10 +295,6 @@ def _datasets() -> int:
 
 def _say(msg: str) -> None:
     print(f"qa-toolkit: {msg}", file=sys.stderr, flush=True)
-
-
-def _one_line(msg: Any) -> str:
-    return re.sub(r"\s*\n\s*", " ", str(msg)).strip()
 
 
 def _cli_hint(msg: str) -> str:

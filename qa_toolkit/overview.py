@@ -19,6 +19,10 @@ def _check(data: pd.DataFrame, func: str) -> None:
     check_columns(data, REQUIRED_COLUMNS, func=func)
 
 
+#: Largest (groups x values) grid :func:`_distinct_per_group` marks in a byte map instead of sorting.
+_GRID_CELLS = 2**27
+
+
 def _distinct_per_group(g: np.ndarray, n_groups: int, v: np.ndarray) -> np.ndarray:
     """Distinct non-missing values ``v`` (codes >= 0) per group ``g`` (codes >= 0), in linear time.
 
@@ -27,6 +31,10 @@ def _distinct_per_group(g: np.ndarray, n_groups: int, v: np.ndarray) -> np.ndarr
     """
     ok = (g >= 0) & (v >= 0)
     width = np.int64(v.max() + 1) if ok.any() else np.int64(1)
+    if n_groups * int(width) <= _GRID_CELLS:  # issue 14: mark the (group, value) cells, no sort
+        seen = np.zeros(n_groups * int(width), dtype=bool)
+        seen[(g[ok].astype(np.int64) * width + v[ok]) if not ok.all() else g.astype(np.int64) * width + v] = True
+        return seen.reshape(n_groups, int(width)).sum(axis=1)
     pairs = np.sort(g[ok].astype(np.int64) * width + v[ok])  # numpy's vectorised sort beats a hash table
     first = np.r_[True, pairs[1:] != pairs[:-1]] if len(pairs) else np.zeros(0, dtype=bool)
     return np.bincount(pairs[first] // width, minlength=n_groups)
@@ -39,6 +47,11 @@ def _duplicated_rows(data: pd.DataFrame) -> np.ndarray:
     are combined into one int64 key, which is sorted instead of hashed. Falls back to
     ``data.duplicated()`` when a column cannot be factorised or the key would overflow.
     """
+    from qa_toolkit.engines.coding import any_duplicate_pairs
+
+    if {"task", "annotator"} <= set(data.columns) and not (data["task"].isna().any() or data["annotator"].isna().any()) \
+            and not any_duplicate_pairs(data):  # issue 14: no repeated (task, annotator), no repeated row
+        return np.zeros(len(data), dtype=bool)
     key = np.zeros(len(data), dtype=np.int64)
     size = 1
     try:
@@ -80,13 +93,13 @@ def summary(data: pd.DataFrame) -> pd.Series:
     """
     _check(data, "summary")
     t, tasks = _codes(data["task"], sort=False)
-    a, _ = _codes(data["annotator"], sort=False)
+    a, annotators = _codes(data["annotator"], sort=False)
     per_task = pd.Series(_distinct_per_group(t, len(tasks), a))
     return pd.Series(
         {
             "n_rows": len(data),
-            "n_tasks": int(data["task"].nunique()),
-            "n_annotators": int(data["annotator"].nunique()),
+            "n_tasks": len(tasks),  # the distinct non-missing values: nunique()
+            "n_annotators": len(annotators),
             "n_labels": int(data["label"].nunique()),
             "mean_annotators_per_task": float(per_task.mean()) if len(per_task) else np.nan,
             "share_tasks_multi_annotated": float((per_task >= 2).mean()) if len(per_task) else np.nan,

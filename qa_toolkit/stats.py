@@ -4,7 +4,7 @@ that gives a Wilson interval of a chosen half-width (STYLE rule 18: ``stats.wils
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats
+from scipy.special import ndtri  # = scipy.stats.norm.ppf, without importing scipy.stats (1 s)
 
 from qa_toolkit._validation import check_fraction
 
@@ -12,7 +12,7 @@ __all__ = ["wilson_interval", "wilson_sample_size"]
 
 
 def _z(confidence: float) -> float:
-    return float(stats.norm.ppf(0.5 + confidence / 2.0))
+    return float(ndtri(0.5 + confidence / 2.0))
 
 
 def wilson_interval(successes, n, *, confidence: float = 0.95) -> tuple[np.ndarray, np.ndarray]:

@@ -20,7 +20,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from scipy import stats
+from scipy.special import ndtri, stdtrit  # = scipy.stats norm / t ppf
 
 from qa_toolkit._validation import QAInputError
 from qa_toolkit.agreement._engine import (
@@ -180,7 +180,7 @@ def analytic_interval(
         M = confusion(la, lb, K)
     if name == "cohen_kappa":
         se = cohen_ase(M, W, value)
-        z = stats.norm.ppf(0.5 + confidence / 2)
+        z = ndtri(0.5 + confidence / 2)
         return se, max(-1.0, value - z * se), min(1.0, value + z * se)
     if name == "scott_pi":
         se = scott_se(M, W, value)
@@ -190,5 +190,5 @@ def analytic_interval(
         _, se, n_tasks = alpha_se(coded.counts, _alpha_weights(level, coded))  # df: pairable tasks - 1
     else:
         se = multi_unit_se(_MULTI[name], coded.counts, W, value)
-    tq = stats.t.ppf(0.5 + confidence / 2, max(n_tasks - 1, 1))
+    tq = stdtrit(max(n_tasks - 1, 1), 0.5 + confidence / 2)
     return se, max(-1.0, value - tq * se), min(1.0, value + tq * se)

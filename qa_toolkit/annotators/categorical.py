@@ -14,6 +14,7 @@ import pandas as pd
 
 from qa_toolkit._validation import QAInputError, check_fraction, check_positive_int
 from qa_toolkit.aggregation import DawidSkene
+from qa_toolkit.annotators._coded import coded_core, usable
 from qa_toolkit.annotators.decisions import DECISIONS, decision_rates
 from qa_toolkit.annotators.flags import (
     annotator_agreement,
@@ -66,18 +67,17 @@ def categorical_annotator_report(
     check_fraction("fast_fraction", fast_fraction, func=func)
     check_fraction("constant_share", constant_share, func=func)
     d = data[["task", "annotator", "label"]].copy()
-    agreement = annotator_agreement(d, confidence=confidence)  # the one per-annotator definition
+    # issue 14: without gold, the per-row work runs on integer codes (same numbers, same ties)
+    core = coded_core(d, confidence=confidence) if gold is None and usable(d) else None
+    # the one per-annotator definition
+    agreement = core["agreement"] if core is not None else annotator_agreement(d, confidence=confidence)
     out = agreement[["n_labels", "n_tasks", "agreement"]].copy()
-    n_classes = max(2, d["label"].nunique())
+    n_classes = core["n_classes"] if core is not None else max(2, d["label"].nunique())
 
-    # reference label: gold where known, else the task majority
-    major = plurality(d, ties="lowest", func=func)["label"]  # the one vote kernel
-    ref = d["task"].map(major)
     if gold is not None:
         gold = check_gold(gold, data, func=func)
         gl = d["task"].map(gold)
         on_gold = gl.notna().to_numpy()
-        ref = ref.where(~on_gold, gl)
         correct = pd.Series(np.where(on_gold, same_label(d["label"], gl), False))
         gg = pd.DataFrame({"annotator": d["annotator"].to_numpy()[on_gold], "c": correct.to_numpy()[on_gold]})
         gs = gg.groupby("annotator")["c"].agg(["sum", "size"]).reindex(out.index).fillna(0)
@@ -118,6 +118,21 @@ def categorical_annotator_report(
         out["median_lead_time"] = np.nan
         overall = np.nan
 
+    if core is not None:
+        for col in ("top_label_share", "reference_top_share"):  # the columns' order of the row-wise path
+            out[col] = core[col].reindex(out.index)
+        out["agreement_ci_low"] = agreement["agreement_ci_low"]
+        out["agreement_ci_high"] = agreement["agreement_ci_high"]
+        for col in ("worst_label", "most_confused"):
+            out[col] = core[col].reindex(out.index)
+        return _flags(out, n_classes=n_classes, overall=overall, table_top=core["table_top"], min_labels=min_labels,
+                      min_gold=min_gold, target_accuracy=target_accuracy, fast_fraction=fast_fraction,
+                      constant_share=constant_share)
+    # reference label: gold where known, else the task majority
+    major = plurality(d, ties="lowest", func=func)["label"]  # the one vote kernel
+    ref = d["task"].map(major)
+    if gold is not None:
+        ref = ref.where(~on_gold, gl)
     per_label = d.groupby(["annotator", "label"], observed=True).size().rename("n").reset_index()
     out["top_label_share"] = (per_label.groupby("annotator")["n"].max() / out["n_labels"]).reindex(out.index)
     table_top = d["label"].value_counts(normalize=True).iloc[0]

@@ -366,16 +366,20 @@ def _code_compact(data: Any, d: pd.DataFrame, *, func: str, categories: Any, min
     """
     if categories is not None:
         return None
-    t_v, l_v, a_v = d["task"].to_numpy(), d["label"].to_numpy(), d["annotator"].to_numpy()
+    cat = [isinstance(d[c].dtype, pd.CategoricalDtype) for c in REQUIRED]  # text ids: no per-row object copy
+    if cat[0] or cat[2]:
+        return None
+    t_v, l_v = d["task"].to_numpy(), d["label"].to_numpy()
     if t_v.dtype.kind not in "iu" or l_v.dtype.kind not in "iu":
         return None
+    a_v = np.empty(0) if cat[1] else d["annotator"].to_numpy()  # empty: not an integer range
     coded = compact_table(t_v, l_v, a_v)
     if coded is None:
         return None
     t, tasks, l, cats, counts, r, grouped, ar, dup = coded  # noqa: E741
     if ar is None:  # not scanned yet (small table)
-        ar = int_range(a_v, 4 * len(a_v) + 1000)
-    elif ar[1] - ar[0] >= 4 * len(a_v) + 1000:  # sparse annotator ids: hash them
+        ar = int_range(a_v, 4 * len(t_v) + 1000)
+    elif ar[1] - ar[0] >= 4 * len(t_v) + 1000:  # sparse annotator ids: hash them
         ar = None
     if ar is None:
         a, annotators = _codes(d["annotator"])

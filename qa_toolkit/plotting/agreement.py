@@ -18,6 +18,9 @@ from qa_toolkit.agreement._common import EXAMPLE, two_raters  # noqa: F401
 
 __all__ = ["plot_pairwise_heatmap", "plot_per_label", "plot_confusion", "pairwise_matrix"]
 
+#: The pairwise heatmap names every annotator up to this many; beyond, every k-th.
+MAX_TICK_LABELS = 60
+
 
 def pairwise_matrix(pairs: pd.DataFrame, *, column: str = "value") -> pd.DataFrame:
     """Symmetric annotator x annotator matrix from :func:`qa_toolkit.agreement.pairwise`.
@@ -41,14 +44,22 @@ def pairwise_matrix(pairs: pd.DataFrame, *, column: str = "value") -> pd.DataFra
     np.float64(4.0)
     """
     names = sorted(set(pairs["annotator_a"]) | set(pairs["annotator_b"]), key=str)
-    m = pd.DataFrame(np.nan, index=pd.Index(names, name="annotator_a"), columns=pd.Index(names, name="annotator_b"))
-    for a, b, v in zip(pairs["annotator_a"], pairs["annotator_b"], pairs[column]):
-        m.loc[a, b] = m.loc[b, a] = v
-    return m
+    where = pd.Index(names)
+    ia, ib = where.get_indexer(pairs["annotator_a"]), where.get_indexer(pairs["annotator_b"])
+    values = np.full((len(names), len(names)), np.nan)
+    v = pairs[column].to_numpy(dtype=float)
+    cell = np.minimum(ia, ib).astype(np.int64) * max(1, len(names)) + np.maximum(ia, ib)
+    if len(np.unique(cell)) == len(cell):  # each pair once (pairwise()): no cell is written twice
+        values[ia, ib] = v
+        values[ib, ia] = v
+    else:  # pair by pair in table order: the last row of a pair wins
+        for i in range(len(v)):
+            values[ia[i], ib[i]] = values[ib[i], ia[i]] = v[i]
+    return pd.DataFrame(values, index=pd.Index(names, name="annotator_a"), columns=pd.Index(names, name="annotator_b"))
 
 
 def plot_pairwise_heatmap(data: pd.DataFrame, *, metric: str = "cohen_kappa", min_overlap: int = 10,
-                          annotate: bool | None = None, ax=None, **kwargs):
+                          annotate: bool | None = None, ax=None, pairs: pd.DataFrame | None = None, **kwargs):
     """Heatmap of a two-rater coefficient for every annotator pair, overlap ``n`` in the cells.
 
     Parameters
@@ -63,6 +74,9 @@ def plot_pairwise_heatmap(data: pd.DataFrame, *, metric: str = "cohen_kappa", mi
         Write "value / n" in each cell (default: when at most 15 annotators).
     ax : matplotlib.axes.Axes, optional
         Axes to draw on; a new figure when None.
+    pairs : pandas.DataFrame, optional
+        ``pairwise(data, metric=metric, min_overlap=min_overlap)`` when already computed
+        (e.g. ``agreement_report(...).pairwise``): not computed again.
     **kwargs
         Passed to :func:`seaborn.heatmap` (e.g. ``cmap``, ``vmin``, ``vmax``).
 
@@ -79,7 +93,8 @@ def plot_pairwise_heatmap(data: pd.DataFrame, *, metric: str = "cohen_kappa", mi
     import matplotlib.pyplot as plt
     import seaborn as sns
 
-    pairs = pairwise(data, metric=metric, min_overlap=min_overlap)
+    if pairs is None:
+        pairs = pairwise(data, metric=metric, min_overlap=min_overlap)
     val, n = pairwise_matrix(pairs), pairwise_matrix(pairs, column="n")
     if ax is None:
         size = min(4 + 0.3 * len(val), 12)
@@ -94,9 +109,12 @@ def plot_pairwise_heatmap(data: pd.DataFrame, *, metric: str = "cohen_kappa", mi
         for i, j in zip(*np.nonzero(has_n)):
             cells[i, j] = f"{v[i, j]:.2f}\nn={int(k[i, j])}" if np.isfinite(v[i, j]) else f"n={int(k[i, j])}"
     names = [str(c) for c in val.columns]
+    # every name up to MAX_TICK_LABELS annotators; beyond, every k-th (747 names are unreadable and
+    # cost minutes to lay out)
+    ticks: Any = names if len(names) <= MAX_TICK_LABELS else -(-len(names) // MAX_TICK_LABELS)
     sns.heatmap(val.astype(float), ax=ax, cmap=kwargs.pop("cmap", "RdYlGn"), vmin=kwargs.pop("vmin", -0.2),
                 vmax=kwargs.pop("vmax", 1.0), annot=cells, fmt="", annot_kws={"fontsize": 7},
-                cbar_kws={"label": metric}, xticklabels=names, yticklabels=names, square=True, **kwargs)
+                cbar_kws={"label": metric}, xticklabels=ticks, yticklabels=ticks, square=True, **kwargs)
     if annotate:  # seaborn leaves NaN cells blank: still say how many tasks the pair shares
         for i, j in zip(*np.nonzero(has_n & ~np.isfinite(v))):
             ax.text(j + 0.5, i + 0.5, cells[i, j], ha="center", va="center", fontsize=7)

@@ -22,6 +22,8 @@ def pilot_report(
     confidence: float = 0.95,
     random_state=None,
     field=None,
+    agreement=None,
+    per_label: bool = True,
     **typed,
 ) -> PilotReport:
     """Go/no-go for scaling up after a pilot.
@@ -48,6 +50,11 @@ def pilot_report(
         Level of the intervals.
     random_state : int, numpy.random.Generator or None
         Seeds the bootstrap.
+    agreement : AgreementReport, optional
+        An agreement report of the same table (or field) already computed: alpha and its
+        interval are read from it instead of a second estimate (one interval per field).
+    per_label : bool, default=True
+        Compute the per-label agreement table (``labels``); False leaves it empty.
 
     Returns
     -------
@@ -69,7 +76,9 @@ def pilot_report(
         extra = {"severe_pairs": severe_pairs} if severe_pairs is not None else {}
         return field_pilot_report(data, field=field, gold=gold, min_agreement=min_agreement,
                                   max_severe_error_rate=max_severe_error_rate, n_boot=n_boot, confidence=confidence,
-                                  random_state=random_state, **extra, **typed)
+                                  random_state=random_state, agreement=agreement, per_label=per_label,
+                                  **extra, **typed)
     return categorical_pilot_report(data, gold=gold, min_agreement=min_agreement,
                                     max_severe_error_rate=max_severe_error_rate, severe_pairs=severe_pairs,
-                                    n_boot=n_boot, confidence=confidence, random_state=random_state)
+                                    n_boot=n_boot, confidence=confidence, random_state=random_state,
+                                    agreement=agreement, per_label=per_label)

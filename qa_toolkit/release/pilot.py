@@ -9,6 +9,7 @@ concentrate (labels and confused pairs), which is where the guideline needs work
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -106,6 +107,18 @@ def alpha_replicates(counts: np.ndarray, n_boot: int, rng: np.random.Generator) 
     return out
 
 
+def _reported_alpha(report: Any) -> tuple[float, float, float] | None:
+    """Nominal alpha and its interval read from an agreement report; None when it has none."""
+    summary = getattr(report, "summary", None)
+    if summary is None or "krippendorff_alpha" not in summary.index:
+        return None
+    row = summary.loc["krippendorff_alpha"]
+    a = float(row["value"])
+    if not np.isfinite(a):
+        return None
+    return a, float(row.get("ci_low", np.nan)), float(row.get("ci_high", np.nan))
+
+
 @dataclass(frozen=True)
 class PilotReport:
     """Result of :func:`pilot_report`.
@@ -152,8 +165,15 @@ def categorical_pilot_report(
     n_boot: int = 500,
     confidence: float = 0.95,
     random_state=None,
+    agreement: Any = None,
+    per_label: bool = True,
 ) -> PilotReport:
-    """Go/no-go of a categorical table (see :func:`qa_toolkit.release.pilot_report`)."""
+    """Go/no-go of a categorical table (see :func:`qa_toolkit.release.pilot_report`).
+
+    ``agreement``, an agreement report of the same table (``summary`` with a finite
+    nominal ``krippendorff_alpha`` row), supplies alpha and its interval instead of a
+    second estimate; ``per_label=False`` leaves the per-label table empty (not computed).
+    """
     func = "pilot_report"
     if len(data) == 0:
         raise QAInputError(f"The 'data' parameter of {func} is empty: expected at least one annotation.")
@@ -161,7 +181,9 @@ def categorical_pilot_report(
     max_severe_error_rate = check_fraction("max_severe_error_rate", max_severe_error_rate, func=func)
     n_boot = check_positive_int("n_boot", n_boot, func=func)
     rng = check_random_state(random_state)
-    a, lo, hi = alpha_with_ci(data, n_boot=n_boot, confidence=confidence, random_state=rng)
+    given = _reported_alpha(agreement)
+    a, lo, hi = given if given is not None else alpha_with_ci(data, n_boot=n_boot, confidence=confidence,
+                                                              random_state=rng)
     rows = []
     if np.isnan(a):
         rows.append(("agreement_alpha", np.nan, np.nan, np.nan, min_agreement, False, "not computable: fewer than 2 tasks with 2+ labels"))
@@ -184,7 +206,11 @@ def categorical_pilot_report(
         ok = bool(n) and rate <= max_severe_error_rate
         rows.append(("severe_error_rate", rate, float(elo), float(ehi), max_severe_error_rate, ok,
                      f"{k} of {n} gold-task labels are severe errors ({rate:.1%}); bar {max_severe_error_rate:.0%}"))
-    labels = label_agreement(data, confidence=confidence, n_boot=n_boot, random_state=rng).sort_values("agreement", kind="stable")
+    if per_label:
+        labels = label_agreement(data, confidence=confidence, n_boot=n_boot,
+                                 random_state=rng).sort_values("agreement", kind="stable")
+    else:
+        labels = pd.DataFrame(columns=["agreement", "ci_low", "ci_high", "n_labels"], index=pd.Index([], name="label"))
     pairs = confusion_pairs(data)
     table = pd.DataFrame(rows, columns=["check", "value", "ci_low", "ci_high", "threshold", "passed", "why"])
     return PilotReport(go=bool(table["passed"].all()), table=table, labels=labels, pairs=pairs)

@@ -114,7 +114,8 @@ def field_pilot_report(data: pd.DataFrame, *, field: Any = None, kinds: dict | N
                        min_agreement: float = 0.8, max_severe_error_rate: float = 0.10,
                        severe_distance: float | None = None, total_items: int | None = None,
                        min_items: int = 100, iou_threshold: float = 0.5, n_boot: int = 500,
-                       confidence: float = 0.95, random_state: Any = None, **categorical: Any):
+                       confidence: float = 0.95, random_state: Any = None, agreement: Any = None,
+                       per_label: bool = True, **categorical: Any):
     """Go / no-go for one field of a pilot, at the metrics of its kind.
 
     Parameters
@@ -143,6 +144,11 @@ def field_pilot_report(data: pd.DataFrame, *, field: Any = None, kinds: dict | N
         Region matching.
     n_boot, confidence, random_state : optional
         Bootstrap intervals.
+    agreement : AgreementReport, optional
+        The field's agreement report when already computed (the audit's agreement
+        section): its coefficients and intervals are read, not estimated a second time.
+    per_label : bool, default=True
+        Categorical fields: compute the per-label specific agreement (``labels``).
     **categorical
         Passed to the classic report for categorical fields (``severe_pairs``).
 
@@ -165,7 +171,8 @@ def field_pilot_report(data: pd.DataFrame, *, field: Any = None, kinds: dict | N
     if kind == "categorical":
         flat = d.drop(columns=[c for c in ("field", "kind") if c in d.columns])
         rep = categorical_pilot_report(flat, gold=gold, min_agreement=min_agreement, max_severe_error_rate=max_severe_error_rate,
-                           n_boot=n_boot, confidence=confidence, random_state=rng, **categorical)
+                           n_boot=n_boot, confidence=confidence, random_state=rng, agreement=agreement,
+                           per_label=per_label, **categorical)
         table = pd.concat([rep.table, pd.DataFrame([pilot_size_check(n_items, total_items=total_items, min_items=min_items)],
                                                    columns=rep.table.columns)], ignore_index=True)
         return PilotReport(go=bool(table["passed"].all()), table=table, labels=rep.labels, pairs=rep.pairs)
@@ -173,8 +180,9 @@ def field_pilot_report(data: pd.DataFrame, *, field: Any = None, kinds: dict | N
         raise QAInputError(f"{func}: {sorted(categorical)} only apply to categorical fields; field {field!r} has kind {kind!r}.")
     if kind == "text":
         raise QAInputError(f"{func}: field {field!r} has kind 'text' (free text); it has no agreement level to judge.")
-    rep = report_by_field(data, field=field, kinds=kinds, assignments=assignments, n_boot=n_boot, random_state=rng,
-                          iou_threshold=iou_threshold)
+    rep = agreement if getattr(agreement, "summary", None) is not None else report_by_field(
+        data, field=field, kinds=kinds, assignments=assignments, n_boot=n_boot, random_state=rng,
+        iou_threshold=iou_threshold)
     rows = _agreement_rows(rep, _REGION if kind in REGION_KINDS else _AGREEMENT[kind], min_agreement)
     if kind in ("ordinal", "interval"):
         k, n, what = _rating_errors(data, d, field, kind, kinds, gold, severe_distance)

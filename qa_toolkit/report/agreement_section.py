@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from typing import Any
 
 import pandas as pd
 
@@ -13,6 +14,7 @@ from qa_toolkit.report.core import (
     escape,
     field_slug,
     figure_to_html,
+    repeated_pairs,
 )
 
 __all__ = ["TITLE", "build_section", "headline"]
@@ -77,7 +79,7 @@ def build_section(ctx: AuditContext) -> Section | None:
         return _typed_section(ctx)
     if df.groupby("task").size().max() < 2:
         return _explain("no task has labels from two annotators: agreement cannot be measured.")
-    if df.duplicated(["task", "annotator"]).any():
+    if repeated_pairs(df):  # linear pre-check; the rows are counted only when there are some
         n = int(df.duplicated(["task", "annotator"]).sum())
         return _explain(f"{n:,} repeated label(s) by one annotator on one task (test-retest, or a multi-select "
                         "field read as a flat table): agreement needs one label per (task, annotator). Measure "
@@ -91,7 +93,8 @@ def build_section(ctx: AuditContext) -> Section | None:
         n_lab, n_ann = df["label"].nunique(), df["annotator"].nunique()
         fig, axes = plt.subplots(1, 2, figsize=(12, max(4.5, 0.32 * max(n_lab, min(n_ann, 30)) + 1.5)))
         plot_per_label(df, table=rep.per_label, ax=axes[0])  # the report's own table: no second bootstrap
-        plot_pairwise_heatmap(df, min_overlap=10, annotate=df["annotator"].nunique() <= 12, ax=axes[1])
+        plot_pairwise_heatmap(df, min_overlap=10, annotate=n_ann <= 12, ax=axes[1],
+                              pairs=rep.pairwise if _pairs_for_plot(rep) else None)  # no second pairwise pass
         fig.tight_layout()
     notes = sorted({f"{type(w.message).__name__}: {w.message}" for w in caught
                     if isinstance(w.message, AgreementWarning)})[:8]
@@ -108,6 +111,16 @@ def build_section(ctx: AuditContext) -> Section | None:
     return Section(title=TITLE, html="\n".join(body),
                    tables={"agreement_summary": rep.summary, "agreement_per_label": rep.per_label,
                            "agreement_per_annotator": rep.per_annotator, "agreement_pairwise": rep.pairwise})
+
+
+def _pairs_for_plot(rep: Any) -> bool:
+    """Whether the report has the heatmap's table: ``pairwise(df, min_overlap=10)`` (Cohen's kappa).
+
+    ``agreement_report`` computes exactly that table (its default ``min_overlap`` is 10); an
+    engine that leaves it empty (Dask) lets the plot compute it.
+    """
+    p = getattr(rep, "pairwise", None)
+    return p is not None and len(p) > 0 and {"annotator_a", "annotator_b", "value", "n"} <= set(p.columns)
 
 
 def _explain(reason: str) -> Section:

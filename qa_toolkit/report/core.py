@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 __all__ = ["AuditContext", "Section", "df_to_html", "figure_to_html", "escape", "explain", "field_slug",
-           "neutralise_formulas", "write_csv"]
+           "neutralise_formulas", "repeated_pairs", "write_csv"]
 
 
 @dataclass(frozen=True)
@@ -74,6 +74,18 @@ class AuditContext:
         """``iterable`` with a progress bar named ``desc`` when the audit shows progress."""
         items = list(iterable)
         return items if self.progress is None or len(items) < 2 else self.progress(items, desc)
+
+
+def repeated_pairs(df: pd.DataFrame) -> bool:
+    """Whether a (task, annotator) pair has several rows (``df.duplicated([...]).any()`` in linear time).
+
+    Inside the audit's ``shared_coding`` block the codes are kept for the agreement coding.
+    """
+    from qa_toolkit.engines.coding import any_duplicate_pairs
+
+    if df["task"].isna().any() or df["annotator"].isna().any():  # NaN ids: the pandas rule (NaN == NaN)
+        return bool(df.duplicated(["task", "annotator"]).any())
+    return any_duplicate_pairs(df)
 
 
 def explain(title: str, reason: str) -> Section:

@@ -19,7 +19,7 @@ from typing import Any
 
 from qa_toolkit.report.core import AuditContext, Section, escape, explain, write_csv
 
-__all__ = ["SECTION_MODULES", "build_sections", "render_html", "write_report", "tqdm_progress"]
+__all__ = ["SECTION_MODULES", "TableWriter", "build_sections", "render_html", "write_report", "tqdm_progress"]
 
 #: Report sections in display order; each module has ``build_section(ctx) -> Section``.
 SECTION_MODULES = (
@@ -81,7 +81,7 @@ def _title_of(name: str) -> str:
 
 
 def build_sections(ctx: AuditContext, *, modules: Iterable[str] = SECTION_MODULES, debug: bool = False,
-                   progress: bool = False) -> list[Section]:
+                   progress: bool = False, on_section: Callable[[Section], Any] | None = None) -> list[Section]:
     """Build every section; one that fails or does not apply says why in its place.
 
     Parameters
@@ -95,6 +95,8 @@ def build_sections(ctx: AuditContext, *, modules: Iterable[str] = SECTION_MODULE
     progress : bool, default=False
         Show one progress bar over the sections on stderr (tqdm), naming the section
         being computed, plus the bars of the sections' own loops.
+    on_section : callable, optional
+        Called with each section as soon as it is built (e.g. :meth:`TableWriter.submit`).
 
     Notes
     -----
@@ -128,6 +130,8 @@ def build_sections(ctx: AuditContext, *, modules: Iterable[str] = SECTION_MODULE
                 section = explain(title, why(ctx) if why is not None else "it does not apply to this data.")
             seconds[section.title] = round(time.perf_counter() - t0, 3)
             sections.append(section)
+            if on_section is not None:
+                on_section(section)
             bar.update(1)
             if progress:
                 bar.write(f"qa-toolkit: section {section.title} done ({seconds[section.title]:.1f} s)", file=sys.stderr)
@@ -167,29 +171,78 @@ def render_html(sections: list[Section], *, title: str = "Annotation audit", sub
     )
 
 
+def _csv_paths(section: Section, out: Path) -> dict[Path, Any]:
+    prefix = section.title.lower().replace(" ", "_").replace("/", "_")
+    prefix = prefix.split("_(", 1)[0]  # "Truth inference (Dawid-Skene)" -> "truth_inference"
+    return {out / f"{prefix}__{name}.csv": table for name, table in section.tables.items()}
+
+
+class TableWriter:
+    """Writes section tables as CSV in the background while the next sections compute.
+
+    The large CSVs go through pyarrow, which releases the GIL, so on a machine with a free
+    core they cost the audit little wall time. A file name written twice keeps the last
+    table, as when the tables are written in turn. Use as a context manager, or call
+    :meth:`close` (which re-raises a failed write).
+    """
+
+    def __init__(self, out_dir: Any, *, workers: int = 2) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.out = Path(out_dir)
+        self.out.mkdir(parents=True, exist_ok=True)
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="qa-csv")
+        self._jobs: dict[Path, Any] = {}
+
+    def submit(self, section: Section) -> None:
+        """Schedule every table of ``section``."""
+        for path, table in _csv_paths(section, self.out).items():
+            before = self._jobs.get(path)
+            if before is not None:
+                before.result()  # the later table must land last
+            self._jobs[path] = self._pool.submit(write_csv, table, path)  # formulas neutralised
+
+    def close(self) -> None:
+        """Wait for every write; re-raise the first failure."""
+        try:
+            for job in list(self._jobs.values()):
+                job.result()
+        finally:
+            self._pool.shutdown(wait=True)
+
+    def __enter__(self) -> TableWriter:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if exc[0] is None:
+            self.close()
+        else:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+
+
 def write_report(sections: list[Section], out_dir: Any, *, title: str = "Annotation audit", subtitle: str = "",
-                 head: str = "", tail: list[Section] | None = None) -> Path:
+                 head: str = "", tail: list[Section] | None = None, writer: TableWriter | None = None) -> Path:
     """Write ``index.html`` and every section table as CSV into ``out_dir``; return the HTML path.
 
     Existing files of the same names are replaced; nothing else in ``out_dir`` is touched.
+    ``writer``: the :class:`TableWriter` that already received ``sections`` (their tables
+    were written while the audit went on); only ``tail`` is submitted here, and the page
+    is written once every table is.
     """
-    from concurrent.futures import ThreadPoolExecutor
-
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    jobs: dict[Path, Any] = {}  # one table per file name: the last one wins, as when written in turn
-    for s in list(sections) + list(tail or []):
-        prefix = s.title.lower().replace(" ", "_").replace("/", "_")
-        prefix = prefix.split("_(", 1)[0]  # "Truth inference (Dawid-Skene)" -> "truth_inference"
-        jobs.update({out / f"{prefix}__{name}.csv": table for name, table in s.tables.items()})
+    own = writer is None
+    w = TableWriter(out) if writer is None else writer
+    try:
+        for s in (list(sections) if own else []) + list(tail or []):
+            w.submit(s)
+        html = render_html(sections, title=title, subtitle=subtitle, head=head, tail=tail)  # while CSVs are written
+    except BaseException:
+        if own:
+            w.__exit__(RuntimeError, None, None)
+        raise
+    w.close()  # re-raises a failed write here
     page = out / "index.html"
     tmp = out / ".index.html.tmp"
-    # the large CSVs go through pyarrow, which releases the GIL: write them while the page renders
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        written = [pool.submit(write_csv, table, path) for path, table in jobs.items()]  # formulas neutralised
-        html = render_html(sections, title=title, subtitle=subtitle, head=head, tail=tail)
-        for job in written:
-            job.result()  # re-raises a failed write here
     tmp.write_text(html, encoding="utf-8")
     tmp.replace(page)
     return page

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pandas as pd
 
-from qa_toolkit.report.core import AuditContext, Section, df_to_html, escape, figure_to_html
+from qa_toolkit.report.core import (
+    AuditContext,
+    Section,
+    df_to_html,
+    escape,
+    figure_to_html,
+    repeated_pairs,
+)
 
 __all__ = ["TITLE", "build_section", "not_applicable"]
 
@@ -54,7 +61,7 @@ def build_section(ctx: AuditContext) -> Section | None:
     df = ctx.annotations
     if df is None or len(df) == 0 or df["annotator"].nunique() < 2:
         return None
-    if df.duplicated(["task", "annotator"]).any():  # region annotations: not a per-item label
+    if repeated_pairs(df):  # region annotations: not a per-item label (linear check)
         return None
     from qa_toolkit.agreement.fields import is_typed
 

@@ -35,16 +35,25 @@ def build_section(ctx: AuditContext) -> Section:
         n_boot = min(n_boot, LARGE_N_BOOT)
     reports, errors, body, tables = {}, {}, [], {}
     typed = fields != {"label": "categorical"}
+    # the Agreement section's estimates: one alpha and one interval per field in the whole report
+    agreement = ctx.cache.get("agreement_reports") or {}
+    bootstrapped = False
     for field, kind in ctx.steps(list(fields.items()), "verdict: fields"):
         heading = f"<h3>Field {escape(field)} ({escape(kind)})</h3>" if typed else ""
+        given = agreement.get(field)
+        bootstrapped |= given is None
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 if typed:
-                    rep = pilot_report(ctx.annotations, field=field, gold=ctx.gold, n_boot=n_boot, random_state=rs)
+                    rep = pilot_report(ctx.annotations, field=field, gold=ctx.gold, n_boot=n_boot, random_state=rs,
+                                       agreement=given, per_label=False)
                 else:
-                    rep = pilot_report(ctx.annotations[["task", "annotator", "label"]], gold=ctx.gold,
-                                       n_boot=n_boot, random_state=rs)
+                    flat = ctx.annotations
+                    if list(flat.columns) != ["task", "annotator", "label"]:
+                        flat = flat[["task", "annotator", "label"]]
+                    rep = pilot_report(flat, gold=ctx.gold, n_boot=n_boot, random_state=rs, agreement=given,
+                                       per_label=False)
         except Exception as exc:  # a field that cannot be judged says why; the others go on
             errors[field] = str(exc)
             body.append(f"{heading}<div class='qa-warn'>No verdict for this field: {escape(exc)}</div>")
@@ -60,7 +69,10 @@ def build_section(ctx: AuditContext) -> Section:
     intro = ("<p>Criteria of the usual pilot practice: agreement of the field's kind at least 0.8 "
              "(Krippendorff's bar), severe errors below 10 % (on gold, or against the others' consensus), "
              "and enough items (100-200, or 5-10 % of the data).</p>")
-    if n_tasks > LARGE_TASKS:
+    if agreement and not bootstrapped:
+        intro += ("<p class='qa-note'>Agreement values and intervals are those of the Agreement section "
+                  "(one estimate per field).</p>")
+    if n_tasks > LARGE_TASKS and bootstrapped:
         intro += (f"<p class='qa-note'>{n_tasks:,} tasks: the intervals here use {n_boot} bootstrap resamples "
                   "(they are a few thousandths wide at this size; the verdict reads the point estimates).</p>")
     return Section(title=TITLE, html=intro + "\n".join(body), tables=tables)

@@ -49,7 +49,7 @@ def build_section(ctx: AuditContext) -> Section | None:
         random_state=ctx.options.get("random_state"),
     )
     ctx.cache["review_queue"] = queue
-    esc = escalate_low_agreement(df)
+    esc = escalate_low_agreement(df, votes=queue[["task", "n_labels", "agreement", "majority_label"]])
     n_esc = int(esc["escalate"].sum())
     with_reason = queue[queue["reasons"] != ""]
     html = [

@@ -20,6 +20,7 @@ def escalate_low_agreement(
     threshold: float = 0.7,
     base_overlap: int = 2,
     max_additional: int = 3,
+    votes: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Mark tasks whose agreement is below ``threshold`` for one more annotator, up to a cap.
 
@@ -37,6 +38,10 @@ def escalate_low_agreement(
         Annotators per task before any escalation.
     max_additional : int, default=3
         Cap on extra annotators per task.
+    votes : pandas.DataFrame, optional
+        The per-task vote numbers of ``data`` when already computed: ``n_labels``,
+        ``agreement`` and ``majority_label`` by ``task`` (column or index), e.g. a
+        :func:`~qa_toolkit.triage.review_queue` of the same table. Not computed again.
 
     Returns
     -------
@@ -56,7 +61,14 @@ def escalate_low_agreement(
     threshold = check_fraction("threshold", threshold, func=func)
     base_overlap = check_positive_int("base_overlap", base_overlap, func=func)
     max_additional = check_positive_int("max_additional", max_additional, minimum=0, func=func)
-    v, _ = _vote_numbers(data, func=func)  # the vote table without its text columns
+    if votes is None:
+        v, _ = _vote_numbers(data, func=func)  # the vote table without its text columns
+    else:
+        v = votes.set_index("task") if "task" in votes.columns else votes
+        check_columns(v, ["n_labels", "agreement", "majority_label"], func=func)
+        v = v.sort_index()  # the vote table's order: tasks sorted
+        if isinstance(data["label"].dtype, pd.CategoricalDtype):  # and its label type
+            v = v.assign(majority_label=v["majority_label"].astype(data["label"].dtype))
     cap = base_overlap + max_additional
     low = (v["agreement"] < threshold).to_numpy()
     capped = (v["n_labels"] >= cap).to_numpy()
