@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 import qa_toolkit as qa
-from qa_toolkit.aggregation.consensus import consensus_regions
 from qa_toolkit._validation import QAInputError
+from qa_toolkit.aggregation.consensus import consensus_regions
 from qa_toolkit.aggregation.numeric import multilabel_dawid_skene, rating_consensus
 
 
