@@ -68,3 +68,22 @@ def test_coefficients_identical_with_compiled_coding(monkeypatch, shuffle):
     monkeypatch.setattr(_intkernel, "MIN_ROWS", 1)
     after = [f(df) for f in (krippendorff_alpha, fleiss_kappa, gwet_ac1)]
     assert after == before
+
+
+@pytest.mark.parametrize("dup", [False, True])
+def test_duplicate_check_on_contiguous_unsorted_tasks(dup):
+    """Text task ids code in sorted order ('task-10' before 'task-2'), so rows grouped by task
+    are contiguous but not sorted by code: the run comparison must still find (or rule out) a
+    repeated (task, annotator) without the grid or a hash."""
+    from qa_toolkit.engines.coding import has_duplicate_pairs
+
+    df = _table(n_tasks=300, per=4, seed=2)
+    df["task"] = "task-" + df["task"].astype(str)
+    if dup:
+        df.loc[41, "annotator"] = df.loc[40, "annotator"]
+    t, tasks = pd.factorize(df["task"], sort=True)
+    a, anns = pd.factorize(df["annotator"], sort=True)
+    assert not (np.diff(t) >= 0).all()  # not sorted by code
+    got = has_duplicate_pairs(t, a, len(tasks), len(anns))
+    assert got is dup or got == dup
+    assert got == bool(df.duplicated(["task", "annotator"]).any())

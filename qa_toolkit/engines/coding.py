@@ -117,7 +117,8 @@ def _codes(col: pd.Series) -> tuple[np.ndarray, pd.Index]:
     Integer columns with a compact range use one ``bincount``; anything else is hashed
     (``pd.factorize``; categoricals reuse their codes) and only the uniques are sorted.
     """
-    v = None if isinstance(col.dtype, pd.CategoricalDtype) else col.to_numpy()
+    # only numpy integer columns are read as an array (text would be copied into Python objects)
+    v = col.to_numpy() if isinstance(col.dtype, np.dtype) and col.dtype.kind in "iu" else None
     if v is not None and v.dtype.kind in "iu" and len(v):
         lo, hi = int(v.min()), int(v.max())
         if hi - lo <= min(4 * len(v) + 1000, 2**31 - 1):
@@ -150,7 +151,8 @@ def has_duplicate_pairs(t: np.ndarray, a: np.ndarray, n_tasks: int, n_annotators
     annotator) grid and the marked cells are compared with the rows (no sort); when the
     grid is larger than ``max(32 N, 2^26)`` cells (very many annotators), hashes the keys
     instead. ``n_annotators`` may be any bound above the annotator codes; ``grouped``, when
-    known, says whether ``t`` is non-decreasing.
+    known, says whether each task's rows are contiguous; otherwise it is found out (as many
+    runs of equal codes as distinct codes).
     """
     n = len(t)
     cells = int(n_tasks) * int(n_annotators)
@@ -158,13 +160,19 @@ def has_duplicate_pairs(t: np.ndarray, a: np.ndarray, n_tasks: int, n_annotators
         return n >= 2 and cells < n
     key = np.multiply(t, n_annotators, dtype=np.int32 if cells < 2**31 else np.int64, casting="unsafe")
     np.add(key, a, out=key, casting="unsafe")
-    if grouped is None:
+    per_task = None
+    if grouped is None:  # each task's rows contiguous (any task order: text ids code in sorted order)
         grouped = bool((t[1:] >= t[:-1]).all())
+        if not grouped and n_tasks <= 4 * n:  # as many runs as tasks present
+            per_task = np.bincount(t)
+            grouped = int(np.count_nonzero(t[1:] != t[:-1])) + 1 == int(np.count_nonzero(per_task))
     if grouped:  # grouped by task: compare within runs, no sort
         if bool((key[1:] > key[:-1]).all()):  # and by annotator within tasks
             return False
         if r is not None:
             r_max = int(r.max())
+        elif per_task is not None:
+            r_max = int(per_task.max())
         else:
             r_max = int(np.bincount(t).max()) if n_tasks <= 4 * n else n
         if r_max <= 16:
@@ -366,13 +374,12 @@ def _code_compact(data: Any, d: pd.DataFrame, *, func: str, categories: Any, min
     """
     if categories is not None:
         return None
-    cat = [isinstance(d[c].dtype, pd.CategoricalDtype) for c in REQUIRED]  # text ids: no per-row object copy
-    if cat[0] or cat[2]:
+    # only numpy integer columns are read as arrays (text ids would be copied into Python objects)
+    is_int = [isinstance(d[c].dtype, np.dtype) and d[c].dtype.kind in "iu" for c in REQUIRED]
+    if not (is_int[0] and is_int[2]):
         return None
     t_v, l_v = d["task"].to_numpy(), d["label"].to_numpy()
-    if t_v.dtype.kind not in "iu" or l_v.dtype.kind not in "iu":
-        return None
-    a_v = np.empty(0) if cat[1] else d["annotator"].to_numpy()  # empty: not an integer range
+    a_v = d["annotator"].to_numpy() if is_int[1] else np.empty(0)  # empty: not an integer range
     coded = compact_table(t_v, l_v, a_v)
     if coded is None:
         return None
