@@ -33,6 +33,21 @@ def range_codes(v: np.ndarray, lo: int, n_range: int) -> np.ndarray:
     return np.subtract(v, lo, dtype=np.int32 if n_range < 2**31 else np.int64, casting="unsafe")
 
 
+def _label_limit(n: int) -> int:
+    """Largest label range (exclusive) coded by range: at most 65,536 and the number of rows."""
+    return min(n, 2**16) + 1
+
+
+def _task_limit(n: int) -> int:
+    """Largest task range (exclusive) coded by range."""
+    return 4 * n + 1000
+
+
+def _grid_fits(T: int, K: int, n: int) -> bool:  # noqa: N803
+    """Whether the (task range x label range) count grid is small enough to ``bincount``."""
+    return T * K <= max(2 * n, 2**22)
+
+
 def _present_codes(codes: np.ndarray, present: np.ndarray) -> np.ndarray:
     mapping = np.cumsum(present, dtype=np.int32 if len(present) < 2**31 else np.int64)
     mapping -= 1
@@ -72,7 +87,7 @@ def compact_table(t_v: np.ndarray, l_v: np.ndarray, a_v: np.ndarray) -> CompactT
         return CompactTable(t, tasks, lab, cats, counts, r, grouped, None, None)
     t_lo, t_hi, l_lo, l_hi, a_lo, a_hi, grouped = _intkernel.scan(t_v, l_v, a_v)
     T, K = t_hi - t_lo + 1, l_hi - l_lo + 1
-    if l_hi - l_lo >= min(n, 2**16) + 1 or t_hi - t_lo >= 4 * n + 1000 or T * K > max(2 * n, 2**22):
+    if l_hi - l_lo >= _label_limit(n) or t_hi - t_lo >= _task_limit(n) or not _grid_fits(T, K, n):
         return None
     counts, dup = _intkernel.count(t_v, l_v, a_v, t_lo, l_lo, T, K, grouped=grouped)
     t_codes, tasks, l_codes, cats, counts, r = _drop_unused(counts, t_v, l_v, t_lo, t_hi, l_lo, T, K)
@@ -87,19 +102,19 @@ def compact_counts(t_v: np.ndarray, l_v: np.ndarray):
     ``grouped`` says whether the rows are sorted by task.
     """
     n = len(t_v)
-    lr = int_range(l_v, min(n, 2**16) + 1)
+    lr = int_range(l_v, _label_limit(n))
     if lr is None:
         return None
     grouped = t_v.dtype.kind in "iu" and bool((t_v[1:] >= t_v[:-1]).all())  # the usual export order
     if grouped:  # sorted: the range without a min/max pass
-        tr = (int(t_v[0]), int(t_v[-1])) if int(t_v[-1]) - int(t_v[0]) < 4 * n + 1000 else None
+        tr = (int(t_v[0]), int(t_v[-1])) if int(t_v[-1]) - int(t_v[0]) < _task_limit(n) else None
     else:
-        tr = int_range(t_v, 4 * n + 1000)
+        tr = int_range(t_v, _task_limit(n))
     if tr is None:
         return None
     (t_lo, t_hi), (l_lo, l_hi) = tr, lr
     T, K = t_hi - t_lo + 1, l_hi - l_lo + 1
-    if T * K > max(2 * n, 2**22):
+    if not _grid_fits(T, K, n):
         return None
     flat = np.multiply(t_v, K, dtype=np.int64)
     flat += l_v
