@@ -115,3 +115,19 @@ def test_fused_step_any_number_of_classes(k):
     np.testing.assert_allclose(S, S_ref, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(cs, cs_ref, rtol=1e-12)
     assert ll == pytest.approx(ll_ref, rel=1e-12)
+
+
+@pytest.mark.parametrize("values", [
+    np.array([5, 3, 3, 9, 5], dtype=np.int64),        # gaps in the range
+    np.array([-2, 0, -2, 1], dtype=np.int32),         # negative ids
+    np.array([0, 1, 2, 1], dtype=np.uint16),          # already compact, unsigned
+    np.array([10**12, 1, 1], dtype=np.int64),         # range too wide: hashed
+    np.array(["b", "a", "b"], dtype=object),          # text: hashed
+])
+def test_sorted_codes_equal_pandas_factorize(values):
+    from qa_toolkit.aggregation._tensors import _sorted_codes
+
+    codes, uniques = _sorted_codes(pd.Series(values))
+    want_codes, want_uniques = pd.factorize(pd.Series(values), sort=True)
+    assert np.array_equal(codes, want_codes)
+    assert list(uniques) == list(want_uniques)
