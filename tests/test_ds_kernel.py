@@ -22,12 +22,12 @@ def _compiled_step_on_small_data(monkeypatch):
     monkeypatch.setattr(_tensors, "KERNEL_MIN_ENTRIES", 0)
 
 
-def _partition(n_t=3000, n_a=40, k=4, per=5, seed=0, gold=0, dtype=np.float64):
+def _partition(n_t=3000, n_a=40, k=4, per=5, seed=0, gold=0, dtype=np.float64, unit=False):
     rng = np.random.default_rng(seed)
     t = np.repeat(np.arange(n_t), per)
     a = rng.integers(0, n_a, len(t))
     lab = rng.integers(0, k, len(t))
-    n = rng.integers(1, 3, len(t)).astype(float)  # repeated triples count twice
+    n = np.ones(len(t)) if unit else rng.integers(1, 3, len(t)).astype(float)  # some triples count twice
     clamp = None
     if gold:
         idx = rng.choice(n_t, gold, replace=False)
@@ -131,3 +131,17 @@ def test_sorted_codes_equal_pandas_factorize(values):
     want_codes, want_uniques = pd.factorize(pd.Series(values), sort=True)
     assert np.array_equal(codes, want_codes)
     assert list(uniques) == list(want_uniques)
+
+
+@pytest.mark.parametrize(("unit", "n_a"), [(True, 40), (False, 20_000), (True, 20_000)])
+def test_fused_step_layouts(unit, n_a):
+    """Counts all 1 (the count array is not read) and > 65,536 columns (int32 indices kept)."""
+    part, log_pi, lto = _partition(n_t=2000, n_a=n_a, gold=20, seed=11, unit=unit)
+    t_ref, ll_ref = e_step(part, log_pi, lto)
+    S_ref, cs_ref = m_statistics(part, t_ref)
+    S, cs, ll = _stats_step(part, log_pi, lto)
+    indices, is_unit = part.__dict__["_kernel_layout"]
+    assert is_unit is unit and indices.dtype == (np.uint16 if n_a * 4 + 1 <= 2**16 else np.int32)
+    np.testing.assert_allclose(S, S_ref, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(cs, cs_ref, rtol=1e-12)
+    assert ll == pytest.approx(ll_ref, rel=1e-12)

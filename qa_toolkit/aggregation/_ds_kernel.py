@@ -35,23 +35,24 @@ MAX_BLOCKS = 4
 #: Memory allowed for the per-block M-step sums (bytes).
 BLOCK_SUMS_BYTES = 64 * 2**20
 
-#: Kernels compiled per number of classes (a constant k lets the compiler unroll the class loops).
-_KERNELS: dict[int, Any] = {}
+#: Kernels compiled per number of classes (a constant k lets the compiler unroll the class loops)
+#: and per "every count is 1" (the in-memory table: the count array is not read).
+_KERNELS: dict[tuple[int, bool], Any] = {}
 #: Largest k compiled as a constant; above, one kernel reads k from the arrays.
 MAX_CONST_K = 16
 _POOL: ThreadPoolExecutor | None = None
 
 
-def _compile(k: int):
-    """The two per-block kernels for ``k`` classes, compiled (or loaded from numba's cache) on
-    first use; numba is imported then."""
-    key = k if k <= MAX_CONST_K else 0
+def _compile(k: int, unit: bool):
+    """The two per-block kernels for ``k`` classes (and counts all 1 or not), compiled (or loaded
+    from numba's cache) on first use; numba is imported then."""
+    key = (k if k <= MAX_CONST_K else 0, bool(unit))
     if key not in _KERNELS:
-        _KERNELS[key] = _build(key)
+        _KERNELS[key] = _build(*key)
     return _KERNELS[key]
 
 
-def _build(K: int):  # noqa: N803 - K: number of classes, a compile-time constant when > 0
+def _build(K: int, UNIT: bool):  # noqa: N803 - compile-time constants: classes (when > 0), counts all 1
     import numba
 
     jit = numba.njit(cache=True, nogil=True, error_model="numpy")
@@ -68,7 +69,7 @@ def _build(K: int):  # noqa: N803 - K: number of classes, a compile-time constan
                 buf[j] = lt[last, j]
             for p in range(indptr[i], indptr[i + 1] - 1):
                 c = indices[p]
-                w = data[p]
+                w = 1.0 if UNIT else data[p]  # a constant branch: no read when all counts are 1
                 for j in range(k):
                     buf[j] += w * lt[c, j]
             mx = buf[0]
@@ -106,7 +107,7 @@ def _build(K: int):  # noqa: N803 - K: number of classes, a compile-time constan
                 S[last, j] += t[i - off, j]  # the ones column: class sums
             for p in range(indptr[i], indptr[i + 1] - 1):
                 c = indices[p]
-                w = data[p]
+                w = 1.0 if UNIT else data[p]  # a constant branch: no read when all counts are 1
                 for j in range(k):
                     S[c, j] += w * t[i - off, j]
         return ll + np.log(prod)
@@ -129,7 +130,7 @@ def n_blocks(n_tasks: int, n_cols: int, k: int) -> int:
 
 
 def fused_step(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, lt: np.ndarray, clamp: np.ndarray,
-               *, want_post: bool) -> tuple[np.ndarray, float, np.ndarray | None]:
+               *, want_post: bool, unit: bool = False) -> tuple[np.ndarray, float, np.ndarray | None]:
     """One E-step and the M-step sums: ``(S, loglik, posteriors or None)``.
 
     ``lt`` is (n_columns, k) float64: ``log theta`` laid out by (annotator, observed label)
@@ -137,11 +138,13 @@ def fused_step(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, lt: np
     shape: its last row is the class sums. Every row of the count matrix must end with its
     ones-column entry (as :func:`qa_toolkit.aggregation._tensors._ds_coded` builds it:
     the ones column has the largest index and CSR rows are sorted). The exponential runs in numpy between the two
-    compiled halves (numpy's vectorised ``exp`` is 3x faster than a scalar one).
+    compiled halves (numpy's vectorised ``exp`` is 3x faster than a scalar one). ``unit``:
+    every count is 1, so ``data`` is not read; ``indices`` may be any integer type (uint16 when
+    the columns fit halves the bytes streamed).
     """
     n_t = len(indptr) - 1
     n_cols, k = lt.shape
-    gather, scatter = _compile(k)
+    gather, scatter = _compile(k, unit)
     post = np.empty((n_t, k)) if want_post else None
     nb = n_blocks(n_t, n_cols, k)
     edges = [int(e) for e in np.linspace(0, n_t, nb + 1).astype(np.int64)]

@@ -316,12 +316,18 @@ def _fused(part: DSCoded, log_pi: np.ndarray, lto: np.ndarray, want_post: bool):
 
     lt = np.ascontiguousarray(np.vstack([lto, log_pi[None, :]]), dtype=np.float64)
     m = part.m
-    if "_ones_last" not in part.__dict__:  # the kernel reads each row's last entry as the ones column
+    layout = part.__dict__.get("_kernel_layout")
+    if layout is None:  # checked and narrowed once per partition
         ok = bool((m.indices[m.indptr[1:] - 1] == m.shape[1] - 1).all()) and bool((np.diff(m.indptr) > 0).all())
         if not ok:  # pragma: no cover - _ds_coded always builds it so
             raise AssertionError("Dawid-Skene count matrix rows must end with the ones column")
-        object.__setattr__(part, "_ones_last", True)
-    return fused_step(m.indptr, m.indices, m.data, lt, _clamp_codes(part), want_post=want_post)
+        # the kernel reads each row's last entry as the ones column; uint16 column indices when
+        # they fit and no count array when every count is 1 (the in-memory table) stream fewer bytes
+        indices = m.indices.astype(np.uint16) if m.shape[1] <= 2**16 else m.indices
+        layout = (indices, bool((m.data == 1).all()))
+        object.__setattr__(part, "_kernel_layout", layout)
+    indices, unit = layout
+    return fused_step(m.indptr, indices, m.data, lt, _clamp_codes(part), want_post=want_post, unit=unit)
 
 
 #: Count-matrix entries from which a partition runs the compiled step (below, importing numba
