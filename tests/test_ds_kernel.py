@@ -39,6 +39,18 @@ def _partition(n_t=3000, n_a=40, k=4, per=5, seed=0, gold=0, dtype=np.float64, u
     return part, log_pi, lto
 
 
+def _assert_step_matches(part, log_pi, lto):
+    """The compiled step's M-step sums, class sums and log-likelihood equal the sparse products'
+    to 1e-12; returns the sparse products' posteriors."""
+    t_ref, ll_ref = e_step(part, log_pi, lto)
+    S_ref, cs_ref = m_statistics(part, t_ref)
+    S, cs, ll = _stats_step(part, log_pi, lto)
+    np.testing.assert_allclose(S, S_ref, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(cs, cs_ref, rtol=1e-12)
+    assert ll == pytest.approx(ll_ref, rel=1e-12)
+    return t_ref
+
+
 @pytest.mark.parametrize("gold", [0, 50])
 @pytest.mark.parametrize("block_tasks", [100_000, 500])
 @pytest.mark.parametrize("chunk", [8192, 256])  # 256: several scratch chunks per block
@@ -46,12 +58,7 @@ def test_fused_step_equals_sparse_products(monkeypatch, gold, block_tasks, chunk
     monkeypatch.setattr(_ds_kernel, "BLOCK_TASKS", block_tasks)  # 500: six blocks on 3,000 tasks
     monkeypatch.setattr(_ds_kernel, "CHUNK_TASKS", chunk)
     part, log_pi, lto = _partition(gold=gold)
-    t_ref, ll_ref = e_step(part, log_pi, lto)
-    S_ref, cs_ref = m_statistics(part, t_ref)
-    S, cs, ll = _stats_step(part, log_pi, lto)
-    np.testing.assert_allclose(S, S_ref, rtol=1e-12, atol=1e-12)
-    np.testing.assert_allclose(cs, cs_ref, rtol=1e-12)
-    assert ll == pytest.approx(ll_ref, rel=1e-12)
+    t_ref = _assert_step_matches(part, log_pi, lto)
     _, post, _, is_gold = _posteriors(part, log_pi, lto)
     np.testing.assert_allclose(post, t_ref, rtol=1e-12, atol=1e-14)
     assert int(is_gold.sum()) == gold
@@ -109,12 +116,7 @@ def test_float32_storage_gives_the_float64_fit():
 @pytest.mark.parametrize("k", [2, 3, 20])  # 20 > MAX_CONST_K: the kernel that reads k from the arrays
 def test_fused_step_any_number_of_classes(k):
     part, log_pi, lto = _partition(n_t=800, n_a=15, k=k, gold=10, seed=k)
-    t_ref, ll_ref = e_step(part, log_pi, lto)
-    S_ref, cs_ref = m_statistics(part, t_ref)
-    S, cs, ll = _stats_step(part, log_pi, lto)
-    np.testing.assert_allclose(S, S_ref, rtol=1e-12, atol=1e-12)
-    np.testing.assert_allclose(cs, cs_ref, rtol=1e-12)
-    assert ll == pytest.approx(ll_ref, rel=1e-12)
+    _assert_step_matches(part, log_pi, lto)
 
 
 @pytest.mark.parametrize("values", [
@@ -125,9 +127,9 @@ def test_fused_step_any_number_of_classes(k):
     np.array(["b", "a", "b"], dtype=object),          # text: hashed
 ])
 def test_sorted_codes_equal_pandas_factorize(values):
-    from qa_toolkit.aggregation._tensors import _sorted_codes
+    from qa_toolkit.engines._intcode import sorted_codes
 
-    codes, uniques = _sorted_codes(pd.Series(values))
+    codes, uniques = sorted_codes(pd.Series(values))
     want_codes, want_uniques = pd.factorize(pd.Series(values), sort=True)
     assert np.array_equal(codes, want_codes)
     assert list(uniques) == list(want_uniques)
@@ -137,11 +139,6 @@ def test_sorted_codes_equal_pandas_factorize(values):
 def test_fused_step_layouts(unit, n_a):
     """Counts all 1 (the count array is not read) and > 65,536 columns (int32 indices kept)."""
     part, log_pi, lto = _partition(n_t=2000, n_a=n_a, gold=20, seed=11, unit=unit)
-    t_ref, ll_ref = e_step(part, log_pi, lto)
-    S_ref, cs_ref = m_statistics(part, t_ref)
-    S, cs, ll = _stats_step(part, log_pi, lto)
+    _assert_step_matches(part, log_pi, lto)
     indices, is_unit = part.__dict__["_kernel_layout"]
     assert is_unit is unit and indices.dtype == (np.uint16 if n_a * 4 + 1 <= 2**16 else np.int32)
-    np.testing.assert_allclose(S, S_ref, rtol=1e-12, atol=1e-12)
-    np.testing.assert_allclose(cs, cs_ref, rtol=1e-12)
-    assert ll == pytest.approx(ll_ref, rel=1e-12)

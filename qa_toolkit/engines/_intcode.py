@@ -15,7 +15,7 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
-__all__ = ["int_range", "range_codes", "compact_counts", "CompactTable", "compact_table"]
+__all__ = ["int_range", "range_codes", "sorted_codes", "compact_counts", "CompactTable", "compact_table"]
 
 
 def int_range(v: np.ndarray, limit: int) -> tuple[int, int] | None:
@@ -31,6 +31,34 @@ def range_codes(v: np.ndarray, lo: int, n_range: int) -> np.ndarray:
     if lo == 0 and v.dtype.kind == "i" and v.dtype.itemsize >= 4:
         return v
     return np.subtract(v, lo, dtype=np.int32 if n_range < 2**31 else np.int64, casting="unsafe")
+
+
+def sorted_codes(col: pd.Series) -> tuple[np.ndarray, pd.Index]:
+    """Sorted factorisation into int32 codes in linear time (no sort of the rows).
+
+    Integer columns with a compact range use one ``bincount``; anything else is hashed
+    (``pd.factorize``; categoricals reuse their codes) and only the uniques are sorted.
+    Same codes and uniques as ``pd.factorize(col, sort=True)``; the codes may be the column's
+    own array (already compact ids from 0), so copy them before writing.
+    """
+    # only numpy integer columns are read as an array (text would be copied into Python objects)
+    v = col.to_numpy() if isinstance(col.dtype, np.dtype) and col.dtype.kind in "iu" else None
+    if v is not None and v.dtype.kind in "iu" and len(v):
+        lo, hi = int(v.min()), int(v.max())
+        if hi - lo <= min(4 * len(v) + 1000, 2**31 - 1):
+            if lo == 0 and v.dtype.itemsize >= 4:
+                present = np.bincount(v, minlength=hi + 1) > 0
+                if present.all():  # already compact codes 0..hi: no copy at all
+                    return v, pd.Index(np.arange(hi + 1), dtype=v.dtype)
+            shifted = np.subtract(v, lo, dtype=np.int32, casting="unsafe")  # range < 4 N + 1000 fits
+            present = np.bincount(shifted, minlength=hi - lo + 1) > 0
+            mapping = np.cumsum(present, dtype=np.int32)
+            mapping -= 1
+            codes = mapping[shifted]
+            del shifted
+            return codes, pd.Index(np.flatnonzero(present) + lo, dtype=v.dtype)
+    codes, uniques = pd.factorize(col, sort=True)
+    return (codes.astype(np.int32) if len(uniques) < 2**31 else codes), pd.Index(uniques)
 
 
 def _label_limit(n: int) -> int:

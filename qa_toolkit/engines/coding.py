@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from qa_toolkit._validation import AnnotationFormatError, QAInputError, check_columns
-from qa_toolkit.engines._intcode import compact_table, int_range, range_codes
+from qa_toolkit.engines._intcode import compact_table, int_range, range_codes, sorted_codes
 
 __all__ = ["Coded", "code_annotations", "shared_coding", "has_duplicate_pairs", "any_duplicate_pairs", "one_coding",
            "row_sums"]
@@ -111,32 +111,6 @@ def row_sums(C: np.ndarray) -> np.ndarray:
     return C.sum(axis=1)
 
 
-def _codes(col: pd.Series) -> tuple[np.ndarray, pd.Index]:
-    """Sorted factorisation into int32 codes in linear time (no sort of the rows).
-
-    Integer columns with a compact range use one ``bincount``; anything else is hashed
-    (``pd.factorize``; categoricals reuse their codes) and only the uniques are sorted.
-    """
-    # only numpy integer columns are read as an array (text would be copied into Python objects)
-    v = col.to_numpy() if isinstance(col.dtype, np.dtype) and col.dtype.kind in "iu" else None
-    if v is not None and v.dtype.kind in "iu" and len(v):
-        lo, hi = int(v.min()), int(v.max())
-        if hi - lo <= min(4 * len(v) + 1000, 2**31 - 1):
-            if lo == 0 and v.dtype.itemsize >= 4:
-                present = np.bincount(v, minlength=hi + 1) > 0
-                if present.all():  # already compact codes 0..hi: no copy at all
-                    return v, pd.Index(np.arange(hi + 1), dtype=v.dtype)
-            shifted = np.subtract(v, lo, dtype=np.int32, casting="unsafe")  # range < 4 N + 1000 fits
-            present = np.bincount(shifted, minlength=hi - lo + 1) > 0
-            mapping = np.cumsum(present, dtype=np.int32)
-            mapping -= 1
-            codes = mapping[shifted]
-            del shifted
-            return codes, pd.Index(np.flatnonzero(present) + lo, dtype=v.dtype)
-    codes, uniques = pd.factorize(col, sort=True)
-    return (codes.astype(np.int32) if len(uniques) < 2**31 else codes), pd.Index(uniques)
-
-
 #: Largest (n_tasks x n_annotators) grid the duplicate check marks in a byte map.
 _DUP_GRID_CELLS = 2**31
 
@@ -207,8 +181,8 @@ def _task_annotator_codes(data: Any):
     key = ("task_annotator", id(data))
     if cache is not None and key in cache and cache[key][0] is data:
         return cache[key][1]
-    t, tasks = _codes(data["task"])
-    a, annotators = _codes(data["annotator"])
+    t, tasks = sorted_codes(data["task"])
+    a, annotators = sorted_codes(data["annotator"])
     out = (t, tasks, a, annotators)
     if cache is not None:
         cache[key] = (data, out)
@@ -321,7 +295,7 @@ def _code(data: Any, *, func: str, categories: Any, min_annotators: int) -> Code
         categories = list(d["label"].cat.categories)
     if categories is None:
         try:
-            l, cats = _codes(d["label"])  # noqa: E741
+            l, cats = sorted_codes(d["label"])  # noqa: E741
         except TypeError as exc:
             raise AnnotationFormatError(
                 f"{func}: the labels mix types that cannot be ordered ({exc}); "
@@ -389,7 +363,7 @@ def _code_compact(data: Any, d: pd.DataFrame, *, func: str, categories: Any, min
     elif ar[1] - ar[0] >= 4 * len(t_v) + 1000:  # sparse annotator ids: hash them
         ar = None
     if ar is None:
-        a, annotators = _codes(d["annotator"])
+        a, annotators = sorted_codes(d["annotator"])
         n_a, a_range = len(annotators), None
         _check_annotators(annotators, min_annotators, func)
     else:
