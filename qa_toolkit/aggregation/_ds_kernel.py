@@ -2,13 +2,14 @@
 
 Issue 14. The sparse-product EM (``m @ log_theta``, exponentiate and normalise the
 (n_tasks, k) posteriors, ``m.T @ t``) streams the data three times per iteration and
-allocates two (n_tasks, k) arrays. Here one numba loop visits each task once: it adds the
-log-likelihood of the task's labels under every true class (the ones column of the count
-matrix adds ``log pi``), normalises (log-sum-exp with the per-task maximum), clamps gold
-tasks, and adds the posterior into the M-step sums of the task's (annotator, label)
-columns while they are still in cache. Same formulas as
-:func:`qa_toolkit.aggregation._tensors.e_step` / ``m_statistics`` (Dawid & Skene 1979,
-eq. 2.3-2.5); the tests compare both to 1e-12.
+allocates two (n_tasks, k) arrays. Here one numba loop visits each task once: it
+multiplies ``pi`` by ``theta`` of the task's labels for every true class (probability space:
+the (n_columns, k) table is exponentiated once per iteration, so no ``exp`` per task; the
+product is rescaled by 2^500 when it gets small and a task that underflows all the same is
+redone in log space), normalises, clamps gold tasks, and adds the posterior into the M-step
+sums of the task's (annotator, label) columns while its indices are still in cache. Same
+formulas as :func:`qa_toolkit.aggregation._tensors.e_step` / ``m_statistics`` (Dawid &
+Skene 1979, eq. 2.3-2.5); the tests compare both to 1e-12.
 
 Tasks are cut into a fixed number of blocks that depends on the data only (never on the
 machine's core count); each block has its own M-step sums, added in block order, so the
@@ -19,6 +20,7 @@ loop releases the GIL).
 from __future__ import annotations
 
 import os
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -28,8 +30,12 @@ __all__: list[str] = []
 
 #: Tasks per block below which a table is not split (thread start-up would dominate).
 BLOCK_TASKS = 100_000
-#: Tasks per chunk: the E-step's (chunk, k) scratch buffer stays in cache.
-CHUNK_TASKS = 8192
+#: A task's running product is multiplied by HUGE when its largest entry falls below TINY
+#: (tasks with hundreds of labels); log z_i then loses RESCALE_BITS * log 2 per rescaling.
+RESCALE_BITS = 500
+TINY = 2.0 ** -RESCALE_BITS
+HUGE = 2.0 ** RESCALE_BITS
+_LOG_HUGE = RESCALE_BITS * float(np.log(2.0))
 #: Most blocks; each holds its own (n_columns, k) M-step sums.
 MAX_BLOCKS = 4
 #: Memory allowed for the per-block M-step sums (bytes).
@@ -43,13 +49,37 @@ MAX_CONST_K = 16
 _POOL: ThreadPoolExecutor | None = None
 
 
+_BUILD_LOCK = threading.Lock()
+
+
 def _compile(k: int, unit: bool):
-    """The two per-block kernels for ``k`` classes (and counts all 1 or not), compiled (or loaded
+    """The per-block kernel for ``k`` classes (and counts all 1 or not), compiled (or loaded
     from numba's cache) on first use; numba is imported then."""
     key = (k if k <= MAX_CONST_K else 0, bool(unit))
-    if key not in _KERNELS:
-        _KERNELS[key] = _build(*key)
-    return _KERNELS[key]
+    with _BUILD_LOCK:
+        if key not in _KERNELS:
+            _KERNELS[key] = _build(*key)
+        return _KERNELS[key]
+
+
+def prefetch(k: int, *, unit: bool, index_dtype, data_dtype, indptr_dtype=np.int32) -> threading.Thread:
+    """Import numba and load the kernel for these argument types in a background thread while
+    the caller codes the table (about 1 s in a fresh process: numba's import, its compiler
+    start-up and the cached machine code). The first real call then finds it ready; a
+    different type only costs the load again, never a different result."""
+
+    def load() -> None:
+        try:
+            step = _compile(k, unit)
+            step(np.array([0, 1], dtype=indptr_dtype), np.array([1], dtype=index_dtype), np.ones(1, dtype=data_dtype),
+                 np.ones((2, k)), np.zeros((2, k)), np.full(1, -1, dtype=np.int64), 0, 1, np.zeros((2, k)),
+                 np.empty((0, k)), False)
+        except Exception:  # pragma: no cover - the real call raises it where the user sees it
+            pass
+
+    thread = threading.Thread(target=load, name="qa-ds-prefetch", daemon=True)
+    thread.start()
+    return thread
 
 
 def _build(K: int, UNIT: bool):  # noqa: N803 - compile-time constants: classes (when > 0), counts all 1
@@ -58,61 +88,95 @@ def _build(K: int, UNIT: bool):  # noqa: N803 - compile-time constants: classes 
     jit = numba.njit(cache=True, nogil=True, error_model="numpy")
 
     @jit
-    def gather(indptr, indices, data, lt, lo, hi, off, out, top):  # pragma: no cover - compiled
-        """E-step, first half: out[i] = log pi + sum of log theta over task i's labels, shifted
-        by its maximum (kept in top[i]). Each row's last entry is the ones column (log pi)."""
-        k = K if K > 0 else lt.shape[1]
-        last = lt.shape[0] - 1
+    def step(indptr, indices, data, th, lt, clamp, lo, hi, S, post, want_post):  # pragma: no cover - compiled
+        """Tasks lo..hi: the E-step in probability space (pi times the product of theta over
+        the task's labels, rescaled by 2^RESCALE_BITS when it gets small), normalised, gold
+        tasks clamped, then added into the M-step sums of the task's columns while its
+        indices are in cache. Returns (sum of log z_i without the rescaling, rescalings).
+        A task whose product underflows to 0 anyway (theta below 1e-300) is redone in log
+        space from ``lt``."""
+        k = K if K > 0 else th.shape[1]
+        last = th.shape[0] - 1
         buf = np.empty(k)
-        for i in range(lo, hi):
-            for j in range(k):
-                buf[j] = lt[last, j]
-            for p in range(indptr[i], indptr[i + 1] - 1):
-                c = indices[p]
-                w = 1.0 if UNIT else data[p]  # a constant branch: no read when all counts are 1
-                for j in range(k):
-                    buf[j] += w * lt[c, j]
-            mx = buf[0]
-            for j in range(1, k):
-                if buf[j] > mx:
-                    mx = buf[j]
-            top[i - off] = mx
-            for j in range(k):
-                out[i - off, j] = buf[j] - mx
-
-    @jit
-    def scatter(indptr, indices, data, t, clamp, lo, hi, off, S):  # pragma: no cover - compiled
-        """E-step, second half (normalise the exponentiated rows, clamp gold tasks), then add
-        each posterior into the M-step sums of the task's columns. Returns sum log z_i."""
-        k = K if K > 0 else S.shape[1]
-        last = S.shape[0] - 1
         ll = 0.0
         prod = 1.0
+        scaled = 0
         for i in range(lo, hi):
+            for j in range(k):
+                buf[j] = th[last, j]
+            end = indptr[i + 1] - 1
+            for p in range(indptr[i], end):
+                c = indices[p]
+                if UNIT:
+                    for j in range(k):
+                        buf[j] *= th[c, j]
+                else:
+                    w = data[p]
+                    if w == 1.0:
+                        for j in range(k):
+                            buf[j] *= th[c, j]
+                    else:
+                        for j in range(k):
+                            buf[j] *= th[c, j] ** w
+                mx = buf[0]
+                for j in range(1, k):
+                    mx = max(mx, buf[j])
+                if mx < TINY:  # keep the product in range (a task with many labels)
+                    if mx > 0.0:
+                        for j in range(k):
+                            buf[j] *= HUGE
+                        scaled += 1
             z = 0.0
             for j in range(k):
-                z += t[i - off, j]
-            prod *= z  # z in [1, k]: 128 factors stay far below the float64 range
-            if (i - lo) % 128 == 127:
-                ll += np.log(prod)
-                prod = 1.0
+                z += buf[j]
+            if z > 1e-100 and z < 1e100:
+                prod *= z  # logs in batches: one log per ~20 tasks instead of one per task
+                if prod < 1e-200 or prod > 1e200:
+                    ll += np.log(prod)
+                    prod = 1.0
+            elif z > 0.0 and z < np.inf:
+                ll += np.log(z)
+            else:  # underflowed to 0 (or nan/inf): log space, shifted by the row maximum
+                for j in range(k):
+                    buf[j] = lt[last, j]
+                for p in range(indptr[i], end):
+                    c = indices[p]
+                    w = 1.0 if UNIT else data[p]
+                    for j in range(k):
+                        buf[j] += w * lt[c, j]
+                top = buf[0]
+                for j in range(1, k):
+                    top = max(top, buf[j])
+                z = 0.0
+                for j in range(k):
+                    buf[j] = np.exp(buf[j] - top)
+                    z += buf[j]
+                ll += top + np.log(z)
+            inv = 1.0 / z  # one division per task, not k
             for j in range(k):
-                t[i - off, j] /= z
+                buf[j] *= inv
             g = clamp[i]
             if g >= 0:
                 for j in range(k):
-                    t[i - off, j] = 0.0
-                t[i - off, g] = 1.0
-            for j in range(k):
-                S[last, j] += t[i - off, j]  # the ones column: class sums
-            for p in range(indptr[i], indptr[i + 1] - 1):
-                c = indices[p]
-                w = 1.0 if UNIT else data[p]  # a constant branch: no read when all counts are 1
+                    buf[j] = 0.0
+                buf[g] = 1.0
+            if want_post:
                 for j in range(k):
-                    S[c, j] += w * t[i - off, j]
-        return ll + np.log(prod)
+                    post[i, j] = buf[j]
+            for j in range(k):
+                S[last, j] += buf[j]  # the ones column: class sums
+            for p in range(indptr[i], end):
+                c = indices[p]
+                if UNIT:
+                    for j in range(k):
+                        S[c, j] += buf[j]
+                else:
+                    w = data[p]
+                    for j in range(k):
+                        S[c, j] += w * buf[j]
+        return ll + np.log(prod), scaled
 
-    return gather, scatter
+    return step
 
 
 def _pool() -> ThreadPoolExecutor:
@@ -137,38 +201,26 @@ def fused_step(indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, lt: np
     with ``log pi`` as its last row (the count matrix's ones column). ``S`` has the same
     shape: its last row is the class sums. Every row of the count matrix must end with its
     ones-column entry (as :func:`qa_toolkit.aggregation._tensors._ds_coded` builds it:
-    the ones column has the largest index and CSR rows are sorted). The exponential runs in numpy between the two
-    compiled halves (numpy's vectorised ``exp`` is 3x faster than a scalar one). ``unit``:
-    every count is 1, so ``data`` is not read; ``indices`` may be any integer type (uint16 when
-    the columns fit halves the bytes streamed).
+    the ones column has the largest index and CSR rows are sorted). ``unit``: every count
+    is 1, so ``data`` is not read; ``indices`` may be any integer type (uint16 when the
+    columns fit halves the bytes streamed).
     """
     n_t = len(indptr) - 1
     n_cols, k = lt.shape
-    gather, scatter = _compile(k, unit)
-    post = np.empty((n_t, k)) if want_post else None
+    step = _compile(k, unit)
+    th = np.exp(lt)  # the (n_columns, k) table in probability space: no exp per task
+    post = np.empty((n_t, k)) if want_post else np.empty((0, k))
     nb = n_blocks(n_t, n_cols, k)
     edges = [int(e) for e in np.linspace(0, n_t, nb + 1).astype(np.int64)]
     sums = [np.zeros((n_cols, k)) for _ in range(nb)]
 
     def block(b: int) -> float:
-        # chunks of CHUNK_TASKS tasks through a small scratch buffer that stays in cache (the
-        # posteriors of the whole table are only materialised when they are asked for)
-        ll = 0.0
-        size = min(CHUNK_TASKS, edges[b + 1] - edges[b])
-        scratch = np.empty((size, k))
-        top = np.empty(size)
-        for lo in range(edges[b], edges[b + 1], CHUNK_TASKS):
-            hi = min(lo + CHUNK_TASKS, edges[b + 1])
-            out = post[lo:hi] if post is not None else scratch[:hi - lo]
-            gather(indptr, indices, data, lt, lo, hi, lo, out, top)
-            np.exp(out, out=out)
-            ll += float(top[:hi - lo].sum())
-            ll += scatter(indptr, indices, data, out, clamp, lo, hi, lo, sums[b])
-        return ll
+        ll, scaled = step(indptr, indices, data, th, lt, clamp, edges[b], edges[b + 1], sums[b], post, want_post)
+        return float(ll) - int(scaled) * _LOG_HUGE
 
     lls = [block(0)] if nb == 1 else list(_pool().map(block, range(nb)))
     S = sums[0]
     for extra in sums[1:]:
         S += extra
     ll = float(sum(lls))
-    return S, ll, post
+    return S, ll, post if want_post else None

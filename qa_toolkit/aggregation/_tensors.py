@@ -317,6 +317,17 @@ def _fused(part: DSCoded, log_pi: np.ndarray, lto: np.ndarray, want_post: bool):
 KERNEL_MIN_ENTRIES = 2_000_000
 
 
+def prefetch_kernel(c: _Codes, dtype) -> None:
+    """When the coded table will run the compiled step, load it in the background while the
+    count matrix is built (:func:`._ds_kernel.prefetch`)."""
+    if len(c.t) + len(c.tasks) < KERNEL_MIN_ENTRIES:  # the count matrix's entries, at most
+        return
+    from qa_toolkit.aggregation._ds_kernel import prefetch
+
+    n_cols = len(c.annotators) * len(c.classes) + 1
+    prefetch(len(c.classes), unit=True, index_dtype=np.uint16 if n_cols <= 2**16 else np.int32, data_dtype=dtype)
+
+
 def _stats_step(part, log_pi: np.ndarray, lto: np.ndarray):
     if part.m.nnz < KERNEL_MIN_ENTRIES:
         t, ll = e_step(part, log_pi, lto)

@@ -23,6 +23,7 @@ from qa_toolkit.aggregation._tensors import (
     ds_coded_from_codes,
     gold_codes,
     gold_series,
+    prefetch_kernel,
 )
 
 __all__ = ["DawidSkene"]
@@ -221,6 +222,7 @@ class DawidSkene:
         engine = choose_engine(data, engine, func="DawidSkene.fit")
         if engine == "pandas" and isinstance(data, pd.DataFrame):
             c = _factorize(data, func="DawidSkene.fit", classes=self.classes)
+            prefetch_kernel(c, self._dtype(len(c.tasks)))
             tasks, annotators, classes = c.tasks, c.annotators, c.classes
             clamp_idx, clamp_lab = gold_codes(gold, c.tasks, c.classes)
             part = replace(ds_coded_from_codes(c, self._dtype(len(tasks))), clamp_idx=clamp_idx, clamp_lab=clamp_lab)
