@@ -213,12 +213,23 @@ def test_small_sources_keep_the_group_by_path(crowd, hive_dir, monkeypatch):
             pass
 
 
-def test_agreement_report_on_the_spill_path_equals_in_memory(crowd, hive_dir):
+@pytest.mark.parametrize("dense", [True, False])
+def test_agreement_report_on_the_spill_path_equals_in_memory(crowd, hive_dir, monkeypatch, dense):
+    """Counts, pairwise and per-annotator tables from one spill (several buckets): the source
+    is not read again by DuckDB joins, and the pair sums (dense array or hash map) give the
+    in-memory tables."""
     import warnings
 
-    from qa_toolkit.agreement import agreement_report
+    from qa_toolkit.agreement import _pair_sums, agreement_report
     from qa_toolkit.agreement.out_of_core import COUNT_METRICS
+    from qa_toolkit.engines import _duckdb
 
+    def no_join(*args, **kwargs):
+        raise AssertionError("the spill path must not join the source again")
+
+    monkeypatch.setattr(_duckdb, "duckdb_pair_confusions", no_join)
+    monkeypatch.setattr(_duckdb, "duckdb_annotator_sums", no_join)
+    monkeypatch.setattr(_pair_sums, "DENSE_CELLS", 2**22 if dense else 0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         mem = agreement_report(crowd, n_boot=50, random_state=0, min_overlap=5, metrics=list(COUNT_METRICS))
@@ -226,7 +237,41 @@ def test_agreement_report_on_the_spill_path_equals_in_memory(crowd, hive_dir):
     cols = ["value", "ci_low", "ci_high", "se", "n_tasks", "n_pairable"]
     pd.testing.assert_frame_equal(out.summary[cols], mem.summary.loc[out.summary.index, cols])
     pd.testing.assert_frame_equal(out.per_label, mem.per_label)
+    assert len(mem.pairwise) > 20
+    pd.testing.assert_frame_equal(out.pairwise.reset_index(drop=True), mem.pairwise, check_dtype=False)
     pd.testing.assert_frame_equal(out.per_annotator, mem.per_annotator, check_dtype=False)
+
+
+def test_pair_sums_with_many_labels_per_task(monkeypatch):
+    """Tasks with 40 labels (780 pairs each) over two buckets: the pair confusions equal a
+    direct count of every within-task pair."""
+    from qa_toolkit.agreement import _pair_sums
+
+    rng = np.random.default_rng(3)
+    A, K, n_t, per = 60, 4, 30, 40
+    t = np.repeat(np.arange(n_t), per)
+    a = np.concatenate([rng.choice(A, per, replace=False) for _ in range(n_t)])
+    lab = rng.integers(0, K, len(t))
+    want = np.zeros((A, A, K, K))
+    for i in range(n_t):
+        rows = np.flatnonzero(t == i)
+        for x in rows:
+            for y in rows:
+                if a[x] < a[y]:
+                    want[a[x], a[y], lab[x], lab[y]] += 1
+    for dense in (True, False):
+        monkeypatch.setattr(_pair_sums, "DENSE_CELLS", 2**22 if dense else 0)
+        sums = _pair_sums.PairSums()
+        for half in (t < 15, t >= 15):  # two buckets of whole tasks, rows shuffled
+            idx = rng.permutation(np.flatnonzero(half))
+            tb, codes = np.unique(t[idx], return_inverse=True)
+            counts = np.bincount(codes * K + lab[idx], minlength=len(tb) * K).reshape(-1, K)
+            sums.add(codes, a[idx], lab[idx], counts, n_annotators=A, n_labels=K)
+        assert sums.dense is dense
+        keys, conf = sums.pair_confusions()
+        got = np.zeros((A * A, K, K))
+        got[keys] = conf
+        np.testing.assert_array_equal(got.reshape(A, A, K, K), want)
 
 
 def test_dawid_skene_float32_precision_rule_on_all_tasks(crowd, hive_dir, monkeypatch):

@@ -3,7 +3,9 @@
 The summary, its intervals and the per-label table read the task x label counts only, so
 they are computed by the same functions as in memory on the engine's :class:`Coded`
 counts (identical numbers). Pairwise and per-annotator tables need within-task pairs:
-DuckDB computes their sums with joins on ``task``; on Dask they are left empty (say so in
+on a source large enough to be spilled into task buckets, each bucket adds its pairs while
+it is in memory (one read of the source, :mod:`._pair_sums`); on smaller sources DuckDB
+computes their sums with joins on ``task``; on Dask they are left empty (say so in
 ``notes``). Conger's kappa needs per-row weights for its intervals and is left out.
 """
 
@@ -16,6 +18,7 @@ import pandas as pd
 
 from qa_toolkit._validation import QAInputError, check_positive_int, check_random_state
 from qa_toolkit.engines import sufficient_statistics
+from qa_toolkit.engines._spill import use_spill
 from qa_toolkit.engines.coding import Coded
 from qa_toolkit.io.parquet_dataset import ColumnarSource, open_source
 
@@ -25,8 +28,20 @@ __all__ = ["engine_report", "COUNT_METRICS"]
 COUNT_METRICS = ("percent_agreement", "fleiss_kappa", "krippendorff_alpha", "gwet_ac1", "brennan_prediger")
 
 
-def _pairwise_duckdb(src: ColumnarSource, coded: Coded, *, min_overlap: int) -> pd.DataFrame:
+def _pairwise_table(keys: np.ndarray, conf: np.ndarray, coded: Coded, *, min_overlap: int) -> pd.DataFrame:
+    """Cohen's kappa per annotator pair from pair codes ``a1 * A + a2`` and their (K, K) label
+    confusions (the in-memory ``pairwise`` table's sums)."""
     from qa_toolkit.agreement.breakdown import _pairwise_frame
+
+    A, K = len(coded.annotators), len(coded.categories)
+    W = np.eye(K)
+    n = conf.sum(axis=(1, 2))
+    po = (conf * W[None]).sum(axis=(1, 2))
+    return _pairwise_frame(keys // A, keys % A, n, po, conf.sum(axis=2), conf.sum(axis=1), coded.annotators, W,
+                           metric="cohen_kappa", min_overlap=min_overlap)
+
+
+def _pairwise_duckdb(src: ColumnarSource, coded: Coded, *, min_overlap: int) -> pd.DataFrame:
     from qa_toolkit.engines._duckdb import duckdb_pair_confusions
 
     pc = duckdb_pair_confusions(src)
@@ -37,12 +52,7 @@ def _pairwise_duckdb(src: ColumnarSource, coded: Coded, *, min_overlap: int) -> 
     keys, p = np.unique(pair, return_inverse=True)
     l1, l2 = coded.categories.get_indexer(pc["l1"]), coded.categories.get_indexer(pc["l2"])
     conf = np.bincount(p * K * K + l1 * K + l2, weights=pc["n"].to_numpy(), minlength=len(keys) * K * K)
-    conf = conf.reshape(len(keys), K, K)
-    W = np.eye(K)
-    n = conf.sum(axis=(1, 2))
-    po = (conf * W[None]).sum(axis=(1, 2))
-    return _pairwise_frame(keys // A, keys % A, n, po, conf.sum(axis=2), conf.sum(axis=1), coded.annotators, W,
-                           metric="cohen_kappa", min_overlap=min_overlap)
+    return _pairwise_table(keys, conf.reshape(len(keys), K, K), coded, min_overlap=min_overlap)
 
 
 def _per_annotator_duckdb(src: ColumnarSource, coded: Coded) -> pd.DataFrame:
@@ -63,6 +73,24 @@ def _per_annotator_duckdb(src: ColumnarSource, coded: Coded) -> pd.DataFrame:
     oth_m -= own_m  # the annotator's own label is not an "other" label
     return _per_annotator_frame(per_a("n_pairs"), per_a("n_agree"), per_a("n_shared"), own_m, oth_m,
                                 per_a("n_labels"), coded.annotators)
+
+
+def _tables_from_spill(src: ColumnarSource, *, min_overlap: int) -> tuple[Coded, pd.DataFrame, pd.DataFrame]:
+    """Counts, pairwise and per-annotator tables from one spill of ``src`` into task buckets:
+    each bucket adds its within-task pairs while it is in memory (:mod:`._pair_sums`)."""
+    from qa_toolkit.agreement._pair_sums import PairSums
+    from qa_toolkit.agreement.breakdown import _per_annotator_frame
+    from qa_toolkit.engines._spill import spill_coded
+    from qa_toolkit.engines.coding import code_annotations
+
+    sums = PairSums()
+    coded = code_annotations(spill_coded(src, func="agreement_report", on_bucket=sums.add), func="agreement_report")
+    keys, conf = sums.pair_confusions()
+    pairs = _pairwise_table(keys, conf, coded, min_overlap=min_overlap)
+    n_labels = np.asarray(coded.annotator_counts).sum(axis=1)
+    per_ann = _per_annotator_frame(sums.n_pairs, sums.n_agree, sums.own.sum(axis=1), sums.own,
+                                   sums.oth - sums.own, n_labels, coded.annotators)
+    return coded, pairs, per_ann
 
 
 def engine_report(source: Any, *, engine: str, metrics: Any = None, n_boot: int = 500, min_overlap: int = 10,
@@ -95,7 +123,11 @@ def engine_report(source: Any, *, engine: str, metrics: Any = None, n_boot: int 
         raise QAInputError(f"agreement_report(engine={engine!r}) computes {list(COUNT_METRICS)} from the "
                            f"task x label counts; {bad} need the rows in memory (engine='pandas').")
     src = source if isinstance(source, (ColumnarSource, Coded)) else open_source(source, func="agreement_report")
-    coded = src if isinstance(src, Coded) else sufficient_statistics(src, engine=engine, client=client)
+    spill = engine == "duckdb" and isinstance(src, ColumnarSource) and use_spill(src)
+    if spill:  # one read of the source: counts and within-task pair sums by task bucket
+        coded, pairs, per_ann = _tables_from_spill(src, min_overlap=min_overlap)
+    else:
+        coded = src if isinstance(src, Coded) else sufficient_statistics(src, engine=engine, client=client)
     rng = check_random_state(random_state)
     parts: list[pd.DataFrame] = [confidence_interval(coded, m, method=ci, n_boot=n_boot, random_state=rng)
                                  for m in metrics]
@@ -104,7 +136,9 @@ def engine_report(source: Any, *, engine: str, metrics: Any = None, n_boot: int 
     empty_pairs = pd.DataFrame({"annotator_a": [], "annotator_b": [], "value": [], "n": [], "observed": []})
     empty_ann = pd.DataFrame({"agreement": [], "kappa": [], "n_tasks": [], "n_labels": []},
                              index=pd.Index([], name="annotator"))
-    if engine == "duckdb" and isinstance(src, ColumnarSource):
+    if spill:
+        pass
+    elif engine == "duckdb" and isinstance(src, ColumnarSource):
         pairs, per_ann = _pairwise_duckdb(src, coded, min_overlap=min_overlap), _per_annotator_duckdb(src, coded)
     else:
         pairs, per_ann = empty_pairs, empty_ann

@@ -189,10 +189,13 @@ def _py(x: Any) -> Any:
 
 
 def spill_coded(src: ColumnarSource, *, categories: Any = None, func: str,
-                bucket_rows: int | None = None) -> Coded:
+                bucket_rows: int | None = None, on_bucket: Callable[..., None] | None = None) -> Coded:
     """The :class:`Coded` counts of ``src`` (no per-row codes), out of core by task bucket.
 
     Task x label counts are int32 (half the memory of int64; a task has < 2^31 labels).
+    ``on_bucket(t, a, lab, counts, n_annotators=, n_labels=)``, when given, sees each bucket's
+    per-row codes and its (tasks x labels) counts while they are in memory (the pairwise
+    sums of ``agreement_report`` come from the same single read).
     Raises as :func:`qa_toolkit.engines.coded_from_aggregates` does (duplicate (task,
     annotator) naming both and the count, nulls, labels outside ``categories``).
     """
@@ -221,6 +224,8 @@ def spill_coded(src: ColumnarSource, *, categories: Any = None, func: str,
             flat = t.astype(np.int64) * K
             flat += lab
             cb = np.bincount(flat, minlength=len(tasks_b) * K).reshape(-1, K)
+            if on_bucket is not None:
+                on_bucket(t, a, lab, cb, n_annotators=n_a, n_labels=K)
             # held until every bucket is read: the smallest type that fits (uint8 for < 256 labels a task)
             count_parts.append(cb.astype(np.uint8 if int(cb.max()) < 256 else np.int32))
             del cb
