@@ -68,6 +68,20 @@ def realworld_exports() -> Path:
     return _require(SHARED / "realworld_exports")
 
 
+@pytest.fixture(scope="session")
+def write_hive():
+    """``write_hive(df, root, batch)``: ``df`` as hive partitions ``root/batch=<b>/part-0.parquet``,
+    one per value of the array ``batch``; returns ``root``."""
+
+    def write(df: pd.DataFrame, root: Path, batch) -> Path:
+        for b, part in df.groupby(np.asarray(batch)):
+            (root / f"batch={b}").mkdir()
+            part.to_parquet(root / f"batch={b}" / "part-0.parquet", index=False)
+        return root
+
+    return write
+
+
 @pytest.fixture(autouse=True)
 def _close_figures():
     yield

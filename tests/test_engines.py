@@ -39,13 +39,8 @@ def crowd():
 
 
 @pytest.fixture(scope="module")
-def hive_dir(crowd, tmp_path_factory):
-    root = tmp_path_factory.mktemp("hive")
-    batch = crowd["task"].str[1:].astype(int) % 3
-    for b, part in crowd.groupby(batch):
-        (root / f"batch={b}").mkdir()
-        part.to_parquet(root / f"batch={b}" / "part-0.parquet", index=False)
-    return root
+def hive_dir(crowd, tmp_path_factory, write_hive):
+    return write_hive(crowd, tmp_path_factory.mktemp("hive"), crowd["task"].str[1:].astype(int) % 3)
 
 
 def _sources(crowd, hive_dir):

@@ -48,13 +48,9 @@ def crowd():
 
 
 @pytest.fixture(scope="module")
-def hive_dir(crowd, tmp_path_factory):
-    root = tmp_path_factory.mktemp("hive")
-    batch = np.arange(len(crowd)) % 3  # a task's rows spread over several partitions
-    for b, part in crowd.groupby(batch):
-        (root / f"batch={b}").mkdir()
-        part.to_parquet(root / f"batch={b}" / "part-0.parquet", index=False)
-    return root
+def hive_dir(crowd, tmp_path_factory, write_hive):
+    # a task's rows spread over several partitions
+    return write_hive(crowd, tmp_path_factory.mktemp("hive"), np.arange(len(crowd)) % 3)
 
 
 @pytest.fixture(scope="module")

@@ -29,46 +29,35 @@ __all__: list[str] = []
 
 #: Largest (A * K)^2 accumulated as a dense int64 array (32 MiB); above, a hash map.
 DENSE_CELLS = 2**22
-_KERNELS: dict[bool, Any] = {}
+_KERNELS: dict[str, Any] = {}
 
 
-def _kernel(dense: bool):
-    """The compiled pair loop adding into a dense array or into a typed dict (numba imported
-    and the kernel compiled, or loaded from its cache, on first use)."""
-    if dense not in _KERNELS:
+def _kernel():
+    """The compiled pair loop (numba imported and the kernel compiled, or loaded from its
+    cache, on first use)."""
+    if "pairs" not in _KERNELS:
         import numba
 
-        jit = numba.njit(cache=True, nogil=True)
-
-        @jit
-        def _key(ax, ay, lx, ly, A, K):  # pragma: no cover - compiled
-            if ax < ay:
-                return ((np.int64(ax) * A + ay) * K + lx) * K + ly
-            return ((np.int64(ay) * A + ax) * K + ly) * K + lx
-
-        @jit
-        def pairs_dense(order, starts, a, lab, A, K, out):  # pragma: no cover - compiled
-            """Every within-task row pair, oriented a1 < a2, counted in ``out``."""
+        @numba.njit(cache=True, nogil=True)
+        def pairs(order, starts, a, lab, A, K, dense, table, keyed):  # pragma: no cover - compiled
+            """Every within-task row pair, oriented a1 < a2, counted at ((a1 * A + a2) * K + l1)
+            * K + l2 in the array ``table`` (``dense``) or the typed dict ``keyed``."""
             for i in range(len(starts) - 1):
                 for x in range(starts[i], starts[i + 1]):
                     rx = order[x]
                     for y in range(x + 1, starts[i + 1]):
                         ry = order[y]
-                        out[_key(a[rx], a[ry], lab[rx], lab[ry], A, K)] += 1
+                        if a[rx] < a[ry]:
+                            key = ((np.int64(a[rx]) * A + a[ry]) * K + lab[rx]) * K + lab[ry]
+                        else:
+                            key = ((np.int64(a[ry]) * A + a[rx]) * K + lab[ry]) * K + lab[rx]
+                        if dense:
+                            table[key] += 1
+                        else:
+                            keyed[key] = keyed.get(key, 0) + 1
 
-        @jit
-        def pairs_dict(order, starts, a, lab, A, K, out):  # pragma: no cover - compiled
-            """As ``pairs_dense``, into a typed dict (many annotators)."""
-            for i in range(len(starts) - 1):
-                for x in range(starts[i], starts[i + 1]):
-                    rx = order[x]
-                    for y in range(x + 1, starts[i + 1]):
-                        ry = order[y]
-                        key = _key(a[rx], a[ry], lab[rx], lab[ry], A, K)
-                        out[key] = out.get(key, 0) + 1
-
-        _KERNELS[True], _KERNELS[False] = pairs_dense, pairs_dict
-    return _KERNELS[dense]
+        _KERNELS["pairs"] = pairs
+    return _KERNELS["pairs"]
 
 
 class PairSums:
@@ -83,14 +72,12 @@ class PairSums:
 
     def _start(self, A: int, K: int) -> None:  # noqa: N803
         self.A, self.K = A, K
-        self.dense = (A * K) ** 2 <= DENSE_CELLS
-        if self.dense:
-            self._conf = np.zeros((A * K) ** 2, dtype=np.int64)
-        else:
-            import numba
-            from numba import types
+        import numba
+        from numba import types
 
-            self._conf = numba.typed.Dict.empty(key_type=types.int64, value_type=types.int64)
+        self.dense = (A * K) ** 2 <= DENSE_CELLS
+        self._conf = np.zeros((A * K) ** 2 if self.dense else 0, dtype=np.int64)
+        self._keyed = numba.typed.Dict.empty(key_type=types.int64, value_type=types.int64)
         self.n_pairs = np.zeros(A)  # sum over the annotator's rows of (labels on the task - 1)
         self.n_agree = np.zeros(A)  # ... of (labels equal to its own on the task - 1)
         self.own = np.zeros((A, K))  # its labels on shared tasks, per (annotator, label)
@@ -114,8 +101,8 @@ class PairSums:
         order = np.argsort(t, kind="stable")
         starts = np.zeros(len(r) + 1, dtype=np.int64)
         np.cumsum(r, out=starts[1:])
-        _kernel(self.dense)(order, starts, a.astype(np.int64, copy=False), lab.astype(np.int64, copy=False),
-                            A, K, self._conf)
+        _kernel()(order, starts, a.astype(np.int64, copy=False), lab.astype(np.int64, copy=False), A, K,
+                  self.dense, self._conf, self._keyed)
 
     def pair_confusions(self) -> tuple[np.ndarray, np.ndarray]:
         """``(pair codes a1 * A + a2, (n_pairs, K, K) confusion counts)`` of the pairs seen."""
@@ -124,8 +111,8 @@ class PairSums:
             conf = self._conf.reshape(A * A, K, K)
             keys = np.flatnonzero(conf.sum(axis=(1, 2)))
             return keys, conf[keys].astype(float)
-        cells = np.fromiter(self._conf.keys(), dtype=np.int64, count=len(self._conf))
-        n = np.fromiter(self._conf.values(), dtype=np.int64, count=len(self._conf))
+        cells = np.fromiter(self._keyed.keys(), dtype=np.int64, count=len(self._keyed))
+        n = np.fromiter(self._keyed.values(), dtype=np.int64, count=len(self._keyed))
         keys, p = np.unique(cells // (K * K), return_inverse=True)
         conf = np.bincount(p * K * K + cells % (K * K), weights=n, minlength=len(keys) * K * K)
         return keys, conf.reshape(len(keys), K, K)
