@@ -168,3 +168,17 @@ def test_a_task_that_underflows_in_probability_space_is_redone_in_log_space():
     _, post, _, _ = _posteriors(part, log_pi, lto)
     assert np.isfinite(post).all()
     np.testing.assert_allclose(post, t_ref, rtol=1e-12, atol=1e-14)
+
+
+def test_a_long_task_rescaled_then_underflowing_is_redone_without_its_rescalings():
+    """400 labels per task (rescaled several times), one of them with theta below 1e-320 for
+    every class: the product ends at 0, the task is redone in log space, and the
+    log-likelihood does not keep the rescalings of the abandoned product."""
+    part, log_pi, lto = _partition(n_t=200, n_a=500, per=400, seed=9, unit=True)
+    lto = lto.copy()
+    col = int(part.m.indices[part.m.indptr[0]])  # the first label of task 0
+    lto[col] = -800.0 + np.arange(lto.shape[1])
+    t_ref = _assert_step_matches(part, log_pi, lto)
+    _, post, _, _ = _posteriors(part, log_pi, lto)
+    assert np.isfinite(post).all()
+    np.testing.assert_allclose(post, t_ref, rtol=1e-10, atol=1e-12)

@@ -105,6 +105,7 @@ def _build(K: int, UNIT: bool):  # noqa: N803 - compile-time constants: classes 
             for j in range(k):
                 buf[j] = th[last, j]
             end = indptr[i + 1] - 1
+            s_i = 0  # this task's rescalings
             for p in range(indptr[i], end):
                 c = indices[p]
                 if UNIT:
@@ -125,7 +126,7 @@ def _build(K: int, UNIT: bool):  # noqa: N803 - compile-time constants: classes 
                     if mx > 0.0:
                         for j in range(k):
                             buf[j] *= HUGE
-                        scaled += 1
+                        s_i += 1
             z = 0.0
             for j in range(k):
                 z += buf[j]
@@ -134,9 +135,12 @@ def _build(K: int, UNIT: bool):  # noqa: N803 - compile-time constants: classes 
                 if prod < 1e-200 or prod > 1e200:
                     ll += np.log(prod)
                     prod = 1.0
+                scaled += s_i
             elif z > 0.0 and z < np.inf:
                 ll += np.log(z)
-            else:  # underflowed to 0 (or nan/inf): log space, shifted by the row maximum
+                scaled += s_i
+            else:  # underflowed to 0 (or nan/inf): log space, shifted by the row maximum; the
+                # task's rescalings are dropped with its product
                 for j in range(k):
                     buf[j] = lt[last, j]
                 for p in range(indptr[i], end):
