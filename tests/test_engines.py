@@ -171,6 +171,11 @@ def test_dask_local_cluster_identical_to_in_memory(crowd, hive_dir):
             mem = agreement_report(crowd, n_boot=50, random_state=0)
         cols = ["value", "ci_low", "ci_high", "se"]
         pd.testing.assert_frame_equal(rep.summary[cols], mem.summary.loc[rep.summary.index, cols])
+        # pairwise and per-annotator tables: the source shuffled by task, each partition's pair sums
+        assert len(mem.pairwise) > 20
+        pd.testing.assert_frame_equal(rep.pairwise.reset_index(drop=True), mem.pairwise, check_dtype=False)
+        # (Dask's string index has the <NA> flavour of pandas' string dtype: values compared)
+        pd.testing.assert_frame_equal(rep.per_annotator, mem.per_annotator, check_dtype=False, check_index_type=False)
         ds = DawidSkene(smoothing=0.01).fit(hive_dir, engine="dask", client=client)
     ref_ds = DawidSkene(smoothing=0.01).fit(crowd)
     assert ds.n_iter_ == ref_ds.n_iter_

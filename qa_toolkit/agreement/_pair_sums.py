@@ -23,6 +23,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import scipy.sparse as sp
 
 __all__: list[str] = []
@@ -116,3 +117,36 @@ class PairSums:
         keys, p = np.unique(cells // (K * K), return_inverse=True)
         conf = np.bincount(p * K * K + cells % (K * K), weights=n, minlength=len(keys) * K * K)
         return keys, conf.reshape(len(keys), K, K)
+
+    def totals(self) -> dict[str, np.ndarray]:
+        """The sums as plain arrays (picklable: what a Dask worker sends back)."""
+        keys, conf = self.pair_confusions()
+        return {"n_pairs": self.n_pairs, "n_agree": self.n_agree, "own": self.own, "oth": self.oth,
+                "keys": keys, "conf": conf}
+
+
+def partition_totals(part: pd.DataFrame, *, annotators: pd.Index, categories: pd.Index) -> dict[str, np.ndarray] | None:
+    """Worker side (Dask): the :meth:`PairSums.totals` of one partition holding whole tasks,
+    coded with the global ``annotators`` and ``categories``; None for an empty partition."""
+    if not len(part):
+        return None
+    t, tasks = pd.factorize(part["task"])
+    a = annotators.get_indexer(part["annotator"])
+    lab = categories.get_indexer(part["label"])
+    K = len(categories)
+    counts = np.bincount(t.astype(np.int64) * K + lab, minlength=len(tasks) * K).reshape(-1, K)
+    sums = PairSums()
+    sums.add(t, a, lab, counts, n_annotators=len(annotators), n_labels=K)
+    return sums.totals()
+
+
+def merge_totals(parts: list[dict[str, np.ndarray] | None]) -> dict[str, np.ndarray]:
+    """Add partitions' totals (pair confusions matched by pair code)."""
+    parts = [p for p in parts if p is not None]
+    out = {name: np.sum([p[name] for p in parts], axis=0) for name in ("n_pairs", "n_agree", "own", "oth")}
+    keys = np.concatenate([p["keys"] for p in parts])
+    out["keys"], inv = np.unique(keys, return_inverse=True)
+    conf = np.zeros((len(out["keys"]),) + parts[0]["conf"].shape[1:])
+    np.add.at(conf, inv, np.concatenate([p["conf"] for p in parts]))
+    out["conf"] = conf
+    return out

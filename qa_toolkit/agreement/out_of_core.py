@@ -5,8 +5,8 @@ they are computed by the same functions as in memory on the engine's :class:`Cod
 counts (identical numbers). Pairwise and per-annotator tables need within-task pairs:
 on a source large enough to be spilled into task buckets, each bucket adds its pairs while
 it is in memory (one read of the source, :mod:`._pair_sums`); on smaller sources DuckDB
-computes their sums with joins on ``task``; on Dask they are left empty (say so in
-``notes``). Conger's kappa needs per-row weights for its intervals and is left out.
+computes their sums with joins on ``task``; on Dask the source is shuffled by task and each
+partition sends the same sums. Conger's kappa needs per-row weights for its intervals and is left out.
 """
 
 from __future__ import annotations
@@ -75,22 +75,42 @@ def _per_annotator_duckdb(src: ColumnarSource, coded: Coded) -> pd.DataFrame:
                                 per_a("n_labels"), coded.annotators)
 
 
+def _tables_from_totals(totals: dict[str, np.ndarray], coded: Coded, *,
+                        min_overlap: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Pairwise and per-annotator tables from :class:`._pair_sums.PairSums` totals."""
+    from qa_toolkit.agreement.breakdown import _per_annotator_frame
+
+    pairs = _pairwise_table(totals["keys"], totals["conf"], coded, min_overlap=min_overlap)
+    own = totals["own"]
+    per_ann = _per_annotator_frame(totals["n_pairs"], totals["n_agree"], own.sum(axis=1), own, totals["oth"] - own,
+                                   np.asarray(coded.annotator_counts).sum(axis=1), coded.annotators)
+    return pairs, per_ann
+
+
 def _tables_from_spill(src: ColumnarSource, *, min_overlap: int) -> tuple[Coded, pd.DataFrame, pd.DataFrame]:
     """Counts, pairwise and per-annotator tables from one spill of ``src`` into task buckets:
     each bucket adds its within-task pairs while it is in memory (:mod:`._pair_sums`)."""
     from qa_toolkit.agreement._pair_sums import PairSums
-    from qa_toolkit.agreement.breakdown import _per_annotator_frame
     from qa_toolkit.engines._spill import spill_coded
     from qa_toolkit.engines.coding import code_annotations
 
     sums = PairSums()
     coded = code_annotations(spill_coded(src, func="agreement_report", on_bucket=sums.add), func="agreement_report")
-    keys, conf = sums.pair_confusions()
-    pairs = _pairwise_table(keys, conf, coded, min_overlap=min_overlap)
-    n_labels = np.asarray(coded.annotator_counts).sum(axis=1)
-    per_ann = _per_annotator_frame(sums.n_pairs, sums.n_agree, sums.own.sum(axis=1), sums.own,
-                                   sums.oth - sums.own, n_labels, coded.annotators)
-    return coded, pairs, per_ann
+    return (coded, *_tables_from_totals(sums.totals(), coded, min_overlap=min_overlap))
+
+
+def _tables_from_dask(src: ColumnarSource, coded: Coded, *, client: Any,
+                      min_overlap: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Pairwise and per-annotator tables on Dask: the source shuffled by task, each worker's
+    partitions send their pair sums (annotators x labels arrays and the pairs' confusions)."""
+    from functools import partial
+
+    from qa_toolkit.agreement._pair_sums import merge_totals, partition_totals
+    from qa_toolkit.engines._dask import dask_task_map
+
+    fn = partial(partition_totals, annotators=coded.annotators, categories=coded.categories)
+    totals = merge_totals(dask_task_map(src, fn, client=client, func="agreement_report"))
+    return _tables_from_totals(totals, coded, min_overlap=min_overlap)
 
 
 def engine_report(source: Any, *, engine: str, metrics: Any = None, n_boot: int = 500, min_overlap: int = 10,
@@ -140,6 +160,8 @@ def engine_report(source: Any, *, engine: str, metrics: Any = None, n_boot: int 
         pass
     elif engine == "duckdb" and isinstance(src, ColumnarSource):
         pairs, per_ann = _pairwise_duckdb(src, coded, min_overlap=min_overlap), _per_annotator_duckdb(src, coded)
+    elif engine == "dask" and isinstance(src, ColumnarSource):
+        pairs, per_ann = _tables_from_dask(src, coded, client=client, min_overlap=min_overlap)
     else:
         pairs, per_ann = empty_pairs, empty_ann
     return AgreementReport(summary=summary, per_label=per_label(coded, n_boot=min(n_boot, 200), random_state=rng),

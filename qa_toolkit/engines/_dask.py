@@ -117,6 +117,16 @@ def dask_triples(src: ColumnarSource, *, client: Any = None, func: str) -> pd.Da
     return out
 
 
+def dask_task_map(src: ColumnarSource, fn, *, client: Any = None, func: str) -> list:
+    """``fn(partition)`` on every partition of ``src`` shuffled by task (no task spans two
+    partitions), run where the partition lives; the (small) results in partition order."""
+    import dask
+
+    parts = [dask.delayed(fn)(p) for p in _frame(src).shuffle("task").to_delayed()]
+    with client_for(client, func=func) as c:
+        return list(_compute(c, *parts))
+
+
 def _code_partition(part: pd.DataFrame, annotators: pd.Index, classes: pd.Index, gold, dtype, code_triples):
     """Worker side: one partition's (task, annotator, label, n) counts, coded by the estimator."""
     tri = part.groupby(COLS, observed=True, sort=False).size().rename("n").reset_index()
