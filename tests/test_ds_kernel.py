@@ -182,3 +182,13 @@ def test_a_long_task_rescaled_then_underflowing_is_redone_without_its_rescalings
     _, post, _, _ = _posteriors(part, log_pi, lto)
     assert np.isfinite(post).all()
     np.testing.assert_allclose(post, t_ref, rtol=1e-10, atol=1e-12)
+
+
+def test_prefetch_loads_the_kernel_for_the_argument_types_in_the_background():
+    """DawidSkene.fit starts loading the compiled step while it codes a large table: the
+    thread leaves the kernel compiled for the types the real call uses."""
+    thread = _ds_kernel.prefetch(3, unit=True, index_dtype=np.uint16, data_dtype=np.float32)
+    thread.join(timeout=120)
+    assert not thread.is_alive()
+    step = _ds_kernel._KERNELS[(3, True)]
+    assert any(str(sig[1]).startswith("array(uint16") and "float32" in str(sig[2]) for sig in step.signatures)
