@@ -8,9 +8,10 @@ Usage::
 
     nice .venv/bin/python benchmarks/bench_audit.py --labels 1000000 --format parquet
     nice .venv/bin/python benchmarks/bench_audit.py --labels 1000000 --format csv --profile
-    # before / after in the same run, each audit in its own process (wall, CPU, peak RSS):
-    git archive HEAD~1 qa_toolkit | tar -x -C /tmp/qa_before
-    nice .venv/bin/python benchmarks/bench_audit.py --labels 1000000 --trees /tmp/qa_before . --rounds 2
+    # before / after in the same run, each audit in its own process run as the console script
+    # (imports and the interpreter's exit included; wall, CPU, peak RSS):
+    git archive HEAD qa_toolkit widgets | tar -x -C /tmp/qa_before
+    nice .venv/bin/python benchmarks/bench_audit.py --labels 1000000 --trees /tmp/qa_before . --rounds 3
 """
 
 from __future__ import annotations
@@ -49,19 +50,23 @@ def make_crowd(n_labels: int, *, per_task: int = 5, n_annotators: int = 50, n_cl
                          "label": names[lab.ravel()]})
 
 
+# as the ``qa-toolkit`` console script runs it: main() reads sys.argv, and the process ends right after
 _CHILD = """
 import json, sys, time, warnings
 sys.path.insert(0, {tree!r})
 warnings.simplefilter("ignore")
 t0, c0 = time.perf_counter(), time.process_time()
 from qa_toolkit.cli import main
-rc = main(["audit", {src!r}, "--out", {out!r}])
-print(json.dumps({{"audit_s": time.perf_counter() - t0, "audit_cpu_s": time.process_time() - c0, "rc": rc}}))
+sys.argv = ["qa-toolkit", "audit", {src!r}, "--out", {out!r}]
+rc = main()
+print(json.dumps({{"audit_s": time.perf_counter() - t0, "audit_cpu_s": time.process_time() - c0, "rc": rc}}),
+      flush=True)
+sys.exit(rc)
 """
 
 
 def run_tree(tree: Path, src: Path, out: Path) -> dict:
-    """One audit in its own process (imports included): wall, CPU and peak RSS of that process."""
+    """One audit in its own process (imports and the interpreter's exit included): wall, CPU and peak RSS."""
     t0 = time.perf_counter()
     proc = subprocess.Popen([sys.executable, "-c", _CHILD.format(tree=str(tree), src=str(src), out=str(out))],
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)

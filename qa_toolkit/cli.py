@@ -220,7 +220,9 @@ def _audit(args) -> int:
         raise _BadInput("--scheduler is only used with --engine dask")
     progress = sys.stderr.isatty() if args.progress is None else args.progress
     ctx.cache["section_seconds"] = {"(reading the input)": read_seconds}
-    with _no_cyclic_gc(), TableWriter(out) as writer:  # each section's CSVs are written while the next compute
+    # the CSVs are written while the next sections compute; one writer thread keeps up (pyarrow writes outside
+    # the GIL) and leaves the sections a core on a two-core machine (issue 14)
+    with _no_cyclic_gc(), TableWriter(out, workers=1) as writer:
         with shared_coding():  # every section reads one coding of the table
             sections = build_sections(ctx, debug=args.debug, progress=progress, on_section=writer.submit)
         t_decide = time.perf_counter()
@@ -313,6 +315,25 @@ def main(argv: list[str] | None = None) -> int:
 
     bad_input = (_BadInput, AnnotationFormatError, QAInputError, OSError, ValueError, RecursionError)
     debug = "--debug" in (sys.argv[1:] if argv is None else argv)
+    try:
+        return _main(argv, debug=debug, bad_input=bad_input)
+    finally:
+        if argv is None:  # the console script: the process ends when main returns
+            _skip_final_collection()
+
+
+def _skip_final_collection() -> None:
+    """Freeze the objects left so that the interpreter's last garbage collection does not walk them.
+
+    Issue 14: after a 10^6-label audit that collection takes about 0.4 s of the command's
+    wall time; the memory is returned to the system at exit all the same. Only for a
+    process about to end (never for ``main([...])`` called from Python, whose cyclic
+    garbage must stay collectable).
+    """
+    gc.freeze()
+
+
+def _main(argv: list[str] | None, *, debug: bool, bad_input: tuple) -> int:
     with warnings.catch_warnings():
         warnings.showwarning = _show_warning  # one line each, before the final result or error
         try:

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from qa_toolkit._validation import check_columns
+from qa_toolkit.engines._intcode import sorted_codes
 from qa_toolkit.table import REQUIRED_COLUMNS
 
 __all__ = ["summary", "task_overview", "annotator_overview", "label_overview", "data_issues"]
@@ -70,8 +71,18 @@ def _duplicated_rows(data: pd.DataFrame) -> np.ndarray:
     return dup
 
 
-def _codes(col: pd.Series, *, sort: bool) -> tuple[np.ndarray, pd.Index]:
-    codes, uniques = pd.factorize(col, sort=sort)
+def _codes(col: pd.Series, *, sort: bool = True) -> tuple[np.ndarray, pd.Index]:
+    """``pd.factorize(col, sort=sort)`` as (codes, uniques); -1 for missing values.
+
+    Sorted codes come from :func:`~qa_toolkit.engines._intcode.sorted_codes` (the same codes;
+    integer ids in a compact range are coded by one ``bincount``, categoricals keep their
+    codes): issue 14, where every count per task, annotator or label only needs consistent
+    codes. ``sort=False`` numbers the values in order of first appearance.
+    """
+    if sort:
+        codes, uniques = sorted_codes(col)
+        return np.asarray(codes), uniques
+    codes, uniques = pd.factorize(col, sort=False)
     return np.asarray(codes), pd.Index(uniques)
 
 
@@ -92,8 +103,8 @@ def summary(data: pd.DataFrame) -> pd.Series:
     0.5
     """
     _check(data, "summary")
-    t, tasks = _codes(data["task"], sort=False)
-    a, annotators = _codes(data["annotator"], sort=False)
+    t, tasks = _codes(data["task"])
+    a, annotators = _codes(data["annotator"])
     per_task = pd.Series(_distinct_per_group(t, len(tasks), a))
     return pd.Series(
         {
@@ -121,9 +132,9 @@ def task_overview(data: pd.DataFrame) -> pd.DataFrame:
     [2, 1]
     """
     _check(data, "task_overview")
-    t, tasks = _codes(data["task"], sort=True)
-    a, _ = _codes(data["annotator"], sort=False)
-    v, _ = _codes(data["label"], sort=False)
+    t, tasks = _codes(data["task"])
+    a, _ = _codes(data["annotator"])
+    v, _ = _codes(data["label"])
     out = pd.DataFrame(
         {
             "n_annotators": _distinct_per_group(t, len(tasks), a),
@@ -148,10 +159,10 @@ def annotator_overview(data: pd.DataFrame) -> pd.DataFrame:
     1.0
     """
     _check(data, "annotator_overview")
-    n_tasks_total = data["task"].nunique()
     g = data.groupby("annotator", sort=True, observed=True)
-    a, annotators = _codes(data["annotator"], sort=True)
-    t, _ = _codes(data["task"], sort=False)
+    a, annotators = _codes(data["annotator"])
+    t, tasks = _codes(data["task"])
+    n_tasks_total = len(tasks)  # data["task"].nunique()
     out = pd.DataFrame({"n_tasks": _distinct_per_group(a, len(annotators), t),
                         "n_rows": np.bincount(a[a >= 0], minlength=len(annotators))},
                        index=annotators.rename("annotator"))
@@ -178,9 +189,9 @@ def label_overview(data: pd.DataFrame) -> pd.DataFrame:
     {'x': 2, 'y': 1}
     """
     _check(data, "label_overview")
-    v, labels = _codes(data["label"], sort=True)
-    t, _ = _codes(data["task"], sort=False)
-    a, _ = _codes(data["annotator"], sort=False)
+    v, labels = _codes(data["label"])
+    t, _ = _codes(data["task"])
+    a, _ = _codes(data["annotator"])
     out = pd.DataFrame({"n_rows": np.bincount(v[v >= 0], minlength=len(labels)),
                         "n_tasks": _distinct_per_group(v, len(labels), t),
                         "n_annotators": _distinct_per_group(v, len(labels), a)},
@@ -211,8 +222,8 @@ def data_issues(data: pd.DataFrame) -> pd.DataFrame:
     dup = _duplicated_rows(data)
     if dup.any():
         frames.append(_issue_rows(data, dup, "duplicate_row", "same as an earlier row"))
-    t, tasks = _codes(data["task"], sort=False)
-    a, _ = _codes(data["annotator"], sort=False)
+    t, tasks = _codes(data["task"], sort=False)  # numbered in order of first appearance (below)
+    a, _ = _codes(data["annotator"])
     per_task = _distinct_per_group(t, len(tasks), a)
     n_ann = np.where(t >= 0, per_task[np.maximum(t, 0)], np.nan)  # no task: neither single nor multi (as groupby)
     # first row of each task: codes are numbered in order of first appearance

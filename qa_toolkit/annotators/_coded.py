@@ -17,6 +17,7 @@ import pandas as pd
 from scipy.special import ndtri
 
 from qa_toolkit.annotators.gold import _ambiguous, _same_label_rows
+from qa_toolkit.engines._intcode import sorted_codes
 
 __all__ = ["usable", "coded_core"]
 
@@ -41,7 +42,7 @@ def _codes(col: pd.Series) -> tuple[np.ndarray, pd.Index]:
             remap = np.cumsum(used) - 1
             codes, cats = remap[codes], cats[used]
         return codes, pd.Index(cats)
-    codes, uniques = pd.factorize(col, sort=True)
+    codes, uniques = sorted_codes(col)  # pd.factorize(col, sort=True); compact integer ids by one bincount
     return codes.astype(np.int64), pd.Index(uniques)
 
 

@@ -108,7 +108,7 @@ def plot_ds_accuracy(model, *, top: int | None = None, ax=None, **kwargs):
     if ax is None:
         _, ax = plt.subplots(figsize=(5, 1 + 0.22 * len(acc)))
     sns.barplot(x=acc.to_numpy(dtype=float), y=[str(a) for a in acc.index], orient="h", ax=ax,
-                color=kwargs.pop("color", "#4C72B0"), **kwargs)
+                color=kwargs.pop("color", "#4C72B0"), errorbar=kwargs.pop("errorbar", None), **kwargs)
     ax.set_xlim(0, 1)
     ax.set_xlabel("estimated accuracy (Dawid-Skene)")
     ax.set_ylabel("annotator")

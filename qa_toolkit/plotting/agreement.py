@@ -18,7 +18,7 @@ from qa_toolkit.agreement._common import EXAMPLE, two_raters  # noqa: F401
 
 __all__ = ["plot_pairwise_heatmap", "plot_per_label", "plot_confusion", "pairwise_matrix"]
 
-#: The pairwise heatmap names every annotator up to this many; beyond, every k-th.
+#: The pairwise heatmap names at most this many annotators (fewer when they would overlap); beyond, every k-th.
 MAX_TICK_LABELS = 60
 
 
@@ -109,16 +109,15 @@ def plot_pairwise_heatmap(data: pd.DataFrame, *, metric: str = "cohen_kappa", mi
         for i, j in zip(*np.nonzero(has_n)):
             cells[i, j] = f"{v[i, j]:.2f}\nn={int(k[i, j])}" if np.isfinite(v[i, j]) else f"n={int(k[i, j])}"
     names = [str(c) for c in val.columns]
-    # every name up to MAX_TICK_LABELS annotators; beyond, every k-th (747 names are unreadable and
-    # cost minutes to lay out)
-    ticks: Any = names if len(names) <= MAX_TICK_LABELS else -(-len(names) // MAX_TICK_LABELS)
+    # the names are set after seaborn's own draw of the figure (which only decides their rotation):
+    # that draw then lays out no tick label (issue 14)
     sns.heatmap(val.astype(float), ax=ax, cmap=kwargs.pop("cmap", "RdYlGn"), vmin=kwargs.pop("vmin", -0.2),
                 vmax=kwargs.pop("vmax", 1.0), annot=cells, fmt="", annot_kws={"fontsize": 7},
-                cbar_kws={"label": metric}, xticklabels=ticks, yticklabels=ticks, square=True, **kwargs)
+                cbar_kws={"label": metric}, xticklabels=False, yticklabels=False, square=True, **kwargs)
     if annotate:  # seaborn leaves NaN cells blank: still say how many tasks the pair shares
         for i, j in zip(*np.nonzero(has_n & ~np.isfinite(v))):
             ax.text(j + 0.5, i + 0.5, cells[i, j], ha="center", va="center", fontsize=7)
-    ax.tick_params(axis="y", rotation=0)
+    _name_cells(ax, names)
     ax.set_title(f"{metric} between annotators")
     return ax
 
@@ -230,6 +229,31 @@ def plot_confusion(data: pd.DataFrame, annotator_a: Any, annotator_b: Any = None
     ax.set_ylabel(str(annotator_a))
     ax.set_xlabel(col_name)
     return ax
+
+
+def _name_cells(ax, names: list[str]) -> None:
+    """Annotator names on both axes of a square heatmap, as many as fit without overlapping.
+
+    Every name when they fit (at most :data:`MAX_TICK_LABELS`), otherwise every k-th: 50 names
+    on a 4.5-inch axis overlap and are unreadable, and each name costs a tick to lay out and
+    draw (747 names cost minutes). x names are vertical when they would crowd (more than 6,
+    or longer than 8 characters), y names horizontal.
+    """
+    from matplotlib import rcParams
+    from matplotlib.font_manager import FontProperties
+
+    box = ax.get_position()
+    width, height = ax.figure.get_size_inches()
+    side_pt = 72 * min(box.width * width, box.height * height)  # the square cells' side
+    size_pt = FontProperties(size=rcParams["ytick.labelsize"]).get_size_in_points()
+    fit = max(1, min(MAX_TICK_LABELS, int(side_pt // (1.25 * size_pt))))
+    step = max(1, -(-len(names) // fit))
+    at = np.arange(0, len(names), step)
+    shown = [names[i] for i in at]
+    ax.set_xticks(at + 0.5, shown)
+    ax.set_yticks(at + 0.5, shown, va="center")
+    ax.tick_params(axis="y", rotation=0)
+    _rotate_class_ticks(ax, shown)
 
 
 def _rotate_class_ticks(ax, labels: list[str]) -> None:

@@ -41,7 +41,7 @@ def plot_overlap(data: pd.DataFrame, *, tasks: pd.DataFrame | None = None, ax=No
         _, ax = plt.subplots(figsize=(5, 3))
     counts = per_task.value_counts().sort_index()  # bars from counts: no per-task rows to seaborn
     sns.barplot(x=[str(k) for k in counts.index], y=counts.to_numpy(dtype=float), ax=ax,
-                color=kwargs.pop("color", "#4C72B0"), **kwargs)
+                color=kwargs.pop("color", "#4C72B0"), errorbar=kwargs.pop("errorbar", None), **kwargs)
     ax.set_xlabel("annotators per task")
     ax.set_ylabel("tasks")
     ax.set_title("Overlap")
@@ -83,7 +83,7 @@ def plot_annotator_counts(data: pd.DataFrame, *, top: int = 30, annotators: pd.D
     if ax is None:
         _, ax = plt.subplots(figsize=(5, max(2.0, 0.22 * len(counts) + 1)))
     sns.barplot(x=counts.to_numpy(dtype=float), y=counts.index.astype(str), orient="h", ax=ax,
-                color=kwargs.pop("color", "#55A868"), **kwargs)
+                color=kwargs.pop("color", "#55A868"), errorbar=kwargs.pop("errorbar", None), **kwargs)
     ax.set_xlabel("tasks labelled")
     ax.set_ylabel("annotator")
     ax.set_title(f"Work per annotator (top {len(counts)})")

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pandas as pd
 
-from qa_toolkit.aggregation import DawidSkene, majority_vote
+from qa_toolkit.aggregation import DawidSkene
 from qa_toolkit.report.core import AuditContext, Section, df_to_html, escape, figure_to_html
+from qa_toolkit.report.votes import audit_majority_vote
 
 __all__ = ["TITLE", "build_section", "not_applicable"]
 
@@ -57,8 +58,10 @@ def build_section(ctx: AuditContext) -> Section | None:
     if ds is None:  # fitted once per audit; every later section reads this one
         ds = DawidSkene().fit(df, engine=ctx.options.get("engine", "auto"), client=ctx.options.get("scheduler"))
         ctx.cache["dawid_skene"] = ds
-    mv = majority_vote(df, random_state=random_state)
-    tied = majority_vote(df, tie_policy="missing").reindex(mv.index).isna() & mv.notna()
+    # the votes read the audit's coding of the table when no row was dropped (issue 14: same Series)
+    votes_of = ctx.annotations if len(df) == len(ctx.annotations) else df
+    mv = audit_majority_vote(votes_of, random_state=random_state)
+    tied = audit_majority_vote(votes_of, tie_policy="missing").reindex(mv.index).isna() & mv.notna()
     table = ds.label_table().assign(majority_vote=mv, majority_tie=tied.reindex(ds.labels_.index).fillna(False))
     table["differs_from_mv"] = (table["label"] != table["majority_vote"]) & ~table["majority_tie"]
     annotators = pd.DataFrame(
@@ -89,11 +92,9 @@ def build_section(ctx: AuditContext) -> Section | None:
     k = len(ds.classes_)
     fig, ax = plt.subplots(figsize=(5.5, 1 + 0.22 * min(len(annotators), 20)))
     plot_ds_accuracy(ds, top=20, ax=ax)
-    fig.tight_layout()
     side = max(4.0, 1.5 + 0.45 * k)  # readable cells and tick labels up to ~30 classes
     fig2, ax2 = plt.subplots(figsize=(side + 1, side))
     plot_annotator_confusion(ds, annotators.index[0], ax=ax2)
-    fig2.tight_layout()
     html = [
         "<ul class='qa-kpis'>",
         *(f"<li><b>{escape(k)}</b>: {escape(v)}</li>" for k, v in kpis.items()),

@@ -95,7 +95,6 @@ def build_section(ctx: AuditContext) -> Section | None:
         plot_per_label(df, table=rep.per_label, ax=axes[0])  # the report's own table: no second bootstrap
         plot_pairwise_heatmap(df, min_overlap=10, annotate=n_ann <= 12, ax=axes[1],
                               pairs=rep.pairwise if _pairs_for_plot(rep) else None)  # no second pairwise pass
-        fig.tight_layout()
     notes = sorted({f"{type(w.message).__name__}: {w.message}" for w in caught
                     if isinstance(w.message, AgreementWarning)})[:8]
     ctx.cache["agreement_reports"] = {"label": rep}
@@ -116,8 +115,8 @@ def build_section(ctx: AuditContext) -> Section | None:
 def _pairs_for_plot(rep: Any) -> bool:
     """Whether the report has the heatmap's table: ``pairwise(df, min_overlap=10)`` (Cohen's kappa).
 
-    ``agreement_report`` computes exactly that table (its default ``min_overlap`` is 10); an
-    engine that leaves it empty (Dask) lets the plot compute it.
+    ``agreement_report`` computes exactly that table (its default ``min_overlap`` is 10); when
+    it is missing or empty the plot computes it.
     """
     p = getattr(rep, "pairwise", None)
     return p is not None and len(p) > 0 and {"annotator_a", "annotator_b", "value", "n"} <= set(p.columns)

@@ -115,9 +115,20 @@ def df_to_html(df: pd.DataFrame, *, max_rows: int = 50, float_format: str = "{:.
 
 
 def figure_to_html(fig: Any, *, dpi: int = 100) -> str:
-    """Embed a matplotlib figure as a base64 PNG ``<img>`` and close it."""
+    """Lay a matplotlib figure out (tight layout, unless it has a layout engine), embed it as a base64 PNG
+    ``<img>`` and close it.
+
+    The figure is drawn once: the layout is computed from the text extents and the PNG is
+    saved at the figure's size (``bbox_inches="tight"`` would draw it twice, issue 14).
+    """
+    import warnings
+
+    if fig.get_layout_engine() is None:  # a figure with its own engine (constrained) lays itself out
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # "not compatible with tight_layout": drawn as laid out
+            fig.tight_layout()
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
+    fig.savefig(buf, format="png", dpi=dpi)
     try:
         import matplotlib.pyplot as plt
 
@@ -148,14 +159,33 @@ def _neutralise_index(index: pd.Index) -> pd.Index:
     return index.rename(_neutralise(index.name))
 
 
+def _no_trigger(series: pd.Series) -> bool:
+    """Whether no cell of a pandas string column starts with a formula trigger (one Arrow pass, no GIL).
+
+    Issue 14: the audit's text columns are Arrow strings; a scan in C replaces the hash
+    factorisation when, as almost always, nothing starts with a trigger.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    hits = pc.match_substring_regex(pa.array(series), pattern="^[=+@\t\r-]")
+    return not pc.any(hits).as_py()
+
+
 def _neutralise_column(series: pd.Series) -> pd.Series:
     """Neutralise a text column, looking at each distinct value once (hash factorisation)."""
+    if isinstance(series.dtype, pd.StringDtype) and _no_trigger(series):
+        return series
     try:
         codes, uniques = pd.factorize(series, use_na_sentinel=True)
     except TypeError:  # unhashable cells (lists): value by value
         return series.astype(object).map(_neutralise)
-    fixed = [_neutralise(v) for v in uniques]
-    if all(a is b for a, b in zip(fixed, uniques)):
+    fixed, changed = [], False
+    for v in uniques:  # one pass: iterating Arrow-backed uniques makes new str objects each time
+        nv = _neutralise(v)
+        changed = changed or nv is not v
+        fixed.append(nv)
+    if not changed:
         return series
     values = np.asarray(fixed + [None], dtype=object)[codes]  # code -1 (missing) -> last slot
     values[codes < 0] = series.to_numpy(dtype=object)[codes < 0]

@@ -54,9 +54,9 @@ def build_section(ctx: AuditContext) -> Section | None:
     """
     import matplotlib.pyplot as plt
 
-    from qa_toolkit.aggregation import majority_vote
     from qa_toolkit.errors import crowdlab, fused_issue_table
     from qa_toolkit.plotting.label_errors import plot_issue_signals
+    from qa_toolkit.report.votes import audit_majority_vote
 
     df = ctx.annotations
     if df is None or len(df) == 0 or df["annotator"].nunique() < 2:
@@ -68,7 +68,7 @@ def build_section(ctx: AuditContext) -> Section | None:
     if is_typed(df):  # typed fields are ranked per unit (triage), with the consensus of their kind
         return None
     rs = ctx.options.get("random_state", 0)
-    given = majority_vote(df, tie_policy="first", random_state=rs)
+    given = audit_majority_vote(df, tie_policy="first", random_state=rs)  # the audit's coding (issue 14)
     given = given[given.notna()]
     notes: list[str] = []
     tables: dict[str, pd.DataFrame] = {}

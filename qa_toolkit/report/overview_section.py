@@ -69,7 +69,6 @@ def build_section(ctx: AuditContext) -> Section:
     fig, axes = plt.subplots(1, 2, figsize=(11, 3.6))
     plot_overlap(df, tasks=tasks, ax=axes[0])
     plot_annotator_counts(df, top=20, annotators=annotators, ax=axes[1])
-    fig.tight_layout()
     skipped = ctx.options.get("skipped_rows")
     html = [
         "<ul class='qa-kpis'>",

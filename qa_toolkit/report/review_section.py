@@ -34,7 +34,6 @@ def build_section(ctx: AuditContext) -> Section | None:
     reviewed = final.loc[final["status"] != "pending"].drop(columns=["consensus_label"], errors="ignore")
     fig, ax = plt.subplots(figsize=(5, 3))
     plot_review_status(final, ax=ax)
-    fig.tight_layout()
     html = [f"<p>Decision log: <code>{escape(str(path))}</code>"]
     if log.torn_lines:
         html.append(f" <span class='qa-warn'>torn lines: {escape(log.torn_lines)}</span>")

@@ -62,7 +62,7 @@ def escalate_low_agreement(
     base_overlap = check_positive_int("base_overlap", base_overlap, func=func)
     max_additional = check_positive_int("max_additional", max_additional, minimum=0, func=func)
     if votes is None:
-        v, _ = _vote_numbers(data, func=func)  # the vote table without its text columns
+        v = _vote_numbers(data, func=func)[0]  # the vote table without its text columns
     else:
         v = votes.set_index("task") if "task" in votes.columns else votes
         check_columns(v, ["n_labels", "agreement", "majority_label"], func=func)
@@ -75,11 +75,9 @@ def escalate_low_agreement(
     out = v[["n_labels", "agreement", "majority_label"]].copy()
     out["escalate"] = low & ~capped
     out["n_extra"] = out["escalate"].astype(int)
-    out["reason"] = np.select(
-        [low & ~capped, low & capped],
-        [f"agreement below {threshold:g}: add an annotator", f"agreement below {threshold:g} at the cap of {cap}: expert review"],
-        default="",
-    )
+    reasons = np.array(["", f"agreement below {threshold:g}: add an annotator",
+                        f"agreement below {threshold:g} at the cap of {cap}: expert review"], dtype=object)
+    out["reason"] = reasons[np.where(low, np.where(capped, 2, 1), 0)]  # one text per case, no per-row strings
     return out
 
 

@@ -273,25 +273,22 @@ def review_queue(
         got = policy(v, data, opts)
         signals.update(got.signals)
         new = _joined(got.words)
-        glue = np.where((reasons != "") & (new != ""), "; ", "").astype(object)
-        reasons = reasons + glue + new
+        said = new != ""
+        if said.any():  # a policy with nothing to say leaves the reasons as they are
+            glue = np.where((reasons != "") & said, "; ", "").astype(object)
+            reasons = reasons + glue + new
         if got.suggest is not None:
             set_ = _is_set(got.suggest)
             suggested[set_] = got.suggest[set_]
-    out = pd.DataFrame({
-        "priority": review_priority(signals),
-        "reasons": reasons,
-        "labels": v["labels"].to_numpy(),
-        "n_labels": v["n_labels"].to_numpy(),
-        "majority_label": v["majority_label"].to_numpy(),
-        "tie": v["is_tie"].to_numpy(),
-        "suggested_label": suggested,
-        "agreement": v["agreement"].to_numpy(),
-        **signals,
-    }, index=v.index)
-    ranked = rank_for_review(out["priority"], explore=explore, random_state=random_state)
-    out = out.loc[ranked["task"].to_numpy()]
-    out.insert(0, "rank", ranked["rank"].to_numpy())
-    out["explored"] = ranked["explored"].to_numpy()
-    out.index.name = "task"
-    return out.reset_index()
+    priority = review_priority(signals)
+    # the queue order depends on the priorities only: rank positions, then take every column once in
+    # that order (issue 14: no reordering of a task-indexed frame)
+    ranked = rank_for_review(pd.Series(priority), explore=explore, random_state=random_state)
+    order = ranked["task"].to_numpy()
+    columns = {"priority": priority, "reasons": reasons, "labels": v["labels"].to_numpy(),
+               "n_labels": v["n_labels"].to_numpy(), "majority_label": v["majority_label"].to_numpy(),
+               "tie": v["is_tie"].to_numpy(), "suggested_label": suggested, "agreement": v["agreement"].to_numpy(),
+               **signals}
+    return pd.DataFrame({"task": v.index.take(order), "rank": ranked["rank"].to_numpy(),
+                         **{k: np.asarray(c)[order] for k, c in columns.items()},
+                         "explored": ranked["explored"].to_numpy()})

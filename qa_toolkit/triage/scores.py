@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from qa_toolkit._validation import QAInputError, check_columns, check_fraction, check_random_state
-from qa_toolkit.vote import plurality_index, vote_counts
+from qa_toolkit.vote import VoteCounts, plurality_index, vote_counts
 
 __all__ = [
     "entropy_score",
@@ -140,13 +140,18 @@ def vote_table(data: pd.DataFrame, *, func: str = "vote_scores") -> pd.DataFrame
         (pairwise percent agreement), ``vote_entropy``, ``labels`` ("x:2, y:1") and
         ``split`` ("2/1").
     """
-    out, counts = _vote_numbers(data, func=func)
-    out["labels"], out["split"] = _vote_strings(counts, out["n_distinct"].to_numpy())
+    out, vc, order = _vote_numbers(data, func=func)
+    out["labels"], out["split"] = _vote_strings(vc, order, out["n_distinct"].to_numpy())
     return out
 
 
-def _vote_numbers(data: pd.DataFrame, *, func: str) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """:func:`vote_table` without the ``labels`` / ``split`` text, and the tidy counts."""
+def _vote_numbers(data: pd.DataFrame, *, func: str) -> tuple[pd.DataFrame, VoteCounts, np.ndarray]:
+    """:func:`vote_table` without the ``labels`` / ``split`` text, the counts, and each task's labels in order.
+
+    ``order[i]`` lists task ``i``'s label columns by count (descending), ties by label (the
+    order of :meth:`~qa_toolkit.vote.VoteCounts.long`); its first ``n_distinct[i]`` entries
+    are the labels the task received. Issue 14: read from the dense counts, no tidy table.
+    """
     vc = vote_counts(data, func=func)
     c = vc.counts.astype(float)
     idx, n_tied = plurality_index(vc.counts, ties="lowest")
@@ -156,49 +161,54 @@ def _vote_numbers(data: pd.DataFrame, *, func: str) -> tuple[pd.DataFrame, pd.Da
     out["majority_count"] = vc.counts.max(axis=1)
     out["n_tied"] = n_tied
     out["is_tie"] = n_tied > 1
-    counts = vc.long()  # by task, count desc, label: each task's rows are one contiguous block
-    rank_in_task = counts.groupby("task", sort=False).cumcount().to_numpy()
-    second = counts[rank_in_task == 1].set_index("task")
-    out["runner_up"] = second["label"].astype(object).reindex(out.index)
-    out["runner_up_count"] = second["n"].reindex(out.index).fillna(0).astype(int)
+    order = np.argsort(-vc.counts, axis=1, kind="stable")  # count desc, then label: stable on the label columns
+    rows = np.arange(len(out))
+    if vc.counts.shape[1] > 1:
+        c2 = vc.counts[rows, order[:, 1]]
+        runner = np.asarray(vc.labels, dtype=object)[order[:, 1]]
+    else:
+        c2, runner = np.zeros(len(out), dtype=np.int64), np.full(len(out), np.nan, dtype=object)
+    runner = np.where(c2 > 0, runner, np.nan)
+    out["runner_up"] = pd.Series(runner, index=out.index, dtype=object)
+    out["runner_up_count"] = c2.astype(int)
     out["n_distinct"] = (vc.counts > 0).sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         out["agreement"] = np.where(n > 1, (c * (c - 1)).sum(axis=1) / (n * (n - 1)), np.nan)
         share = c / n[:, None]
         ent = -np.where(c > 0, share * np.log(np.where(c > 0, share, 1.0)), 0.0).sum(axis=1)
     out["vote_entropy"] = ent / np.log(max(2, len(vc.labels)))
-    return out, counts
+    return out, vc, order
 
 
-def _vote_strings(counts: pd.DataFrame, n_distinct: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per task "x:2, y:1" and "2/1" from the contiguous per-task blocks of ``counts``.
+def _vote_strings(vc: VoteCounts, order: np.ndarray, n_distinct: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per task "x:2, y:1" and "2/1": its labels in ``order`` with their counts.
 
     Tasks with the same (label, count) sequence share their text: each distinct sequence is
     written once, one position at a time (a task has at most as many positions as labels).
     """
-    lab_codes, lab_uniq = pd.factorize(counts["label"])
-    n_uniq, n_codes = np.unique(counts["n"].to_numpy(), return_inverse=True)
-    n_codes = n_codes.ravel()
-    starts = np.r_[0, np.cumsum(n_distinct)[:-1]].astype(np.int64)
     width = int(n_distinct.max()) if len(n_distinct) else 0
-    base = len(lab_uniq) * len(n_uniq) + 1  # one digit per position; 0 = no item there
+    cols = order[:, :width]
+    got = vc.counts[np.arange(len(n_distinct))[:, None], cols]  # counts by position; 0 past n_distinct
+    n_uniq = np.unique(got[got > 0])
+    n_codes = np.searchsorted(n_uniq, got)
+    K = vc.counts.shape[1]
+    base = K * len(n_uniq) + 1  # one digit per position; 0 = no item there
     rep, back = np.arange(len(n_distinct)), None
     if width and float(base) ** width < 2.0**62:
-        item = lab_codes.astype(np.int64) * len(n_uniq) + n_codes + 1
         key = np.zeros(len(n_distinct), dtype=np.int64)
         for j in range(width):
-            has = n_distinct > j
-            key = key * base + np.where(has, item[np.minimum(starts + j, len(item) - 1)], 0)
+            item = np.where(n_distinct > j, cols[:, j].astype(np.int64) * len(n_uniq) + n_codes[:, j] + 1, 0)
+            key = key * base + item
         _, rep, back = np.unique(key, return_index=True, return_inverse=True)
     n_txt = np.array([str(x) for x in n_uniq], dtype=object)
-    lab_txt = np.asarray(pd.Series(lab_uniq).astype(str), dtype=object)
+    lab_txt = np.asarray(pd.Series(vc.labels).astype(str), dtype=object)
     labels = np.full(len(rep), "", dtype=object)
     split = np.full(len(rep), "", dtype=object)
     for j in range(width):
         has = np.flatnonzero(n_distinct[rep] > j)
-        at = starts[rep[has]] + j
-        labels[has] = labels[has] + ("" if j == 0 else ", ") + lab_txt.take(lab_codes[at]) + ":" + n_txt.take(n_codes[at])
-        split[has] = split[has] + ("" if j == 0 else "/") + n_txt.take(n_codes[at])
+        at = rep[has]
+        labels[has] = labels[has] + ("" if j == 0 else ", ") + lab_txt.take(cols[at, j]) + ":" + n_txt.take(n_codes[at, j])
+        split[has] = split[has] + ("" if j == 0 else "/") + n_txt.take(n_codes[at, j])
     if back is not None:
         labels, split = labels.take(back.ravel()), split.take(back.ravel())
     return labels, split
