@@ -55,8 +55,18 @@ def _pairwise_duckdb(src: ColumnarSource, coded: Coded, *, min_overlap: int) -> 
     return _pairwise_table(keys, conf.reshape(len(keys), K, K), coded, min_overlap=min_overlap)
 
 
-def _per_annotator_duckdb(src: ColumnarSource, coded: Coded) -> pd.DataFrame:
+def _per_annotator_table(n_pairs: np.ndarray, n_agree: np.ndarray, own: np.ndarray, oth: np.ndarray,
+                         coded: Coded) -> pd.DataFrame:
+    """The in-memory ``per_annotator`` table from per-annotator sums: pairs with others and
+    agreeing pairs (A,), its labels on shared tasks and every label on them, its own included
+    (A, K)."""
     from qa_toolkit.agreement.breakdown import _per_annotator_frame
+
+    return _per_annotator_frame(n_pairs, n_agree, own.sum(axis=1), own, oth - own,
+                                np.asarray(coded.annotator_counts).sum(axis=1), coded.annotators)
+
+
+def _per_annotator_duckdb(src: ColumnarSource, coded: Coded) -> pd.DataFrame:
     from qa_toolkit.engines._duckdb import duckdb_annotator_sums
 
     own, oth = duckdb_annotator_sums(src)
@@ -70,21 +80,14 @@ def _per_annotator_duckdb(src: ColumnarSource, coded: Coded) -> pd.DataFrame:
     own_m = np.bincount(a * K + lab, weights=own["n_shared"].to_numpy(dtype=float), minlength=A * K).reshape(A, K)
     ao, lo = coded.annotators.get_indexer(oth["annotator"]), coded.categories.get_indexer(oth["label"])
     oth_m = np.bincount(ao * K + lo, weights=oth["n_all"].to_numpy(dtype=float), minlength=A * K).reshape(A, K)
-    oth_m -= own_m  # the annotator's own label is not an "other" label
-    return _per_annotator_frame(per_a("n_pairs"), per_a("n_agree"), per_a("n_shared"), own_m, oth_m,
-                                per_a("n_labels"), coded.annotators)
+    return _per_annotator_table(per_a("n_pairs"), per_a("n_agree"), own_m, oth_m, coded)
 
 
 def _tables_from_totals(totals: dict[str, np.ndarray], coded: Coded, *,
                         min_overlap: int) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Pairwise and per-annotator tables from :class:`._pair_sums.PairSums` totals."""
-    from qa_toolkit.agreement.breakdown import _per_annotator_frame
-
-    pairs = _pairwise_table(totals["keys"], totals["conf"], coded, min_overlap=min_overlap)
-    own = totals["own"]
-    per_ann = _per_annotator_frame(totals["n_pairs"], totals["n_agree"], own.sum(axis=1), own, totals["oth"] - own,
-                                   np.asarray(coded.annotator_counts).sum(axis=1), coded.annotators)
-    return pairs, per_ann
+    return (_pairwise_table(totals["keys"], totals["conf"], coded, min_overlap=min_overlap),
+            _per_annotator_table(totals["n_pairs"], totals["n_agree"], totals["own"], totals["oth"], coded))
 
 
 def _tables_from_spill(src: ColumnarSource, *, min_overlap: int) -> tuple[Coded, pd.DataFrame, pd.DataFrame]:
@@ -143,9 +146,9 @@ def engine_report(source: Any, *, engine: str, metrics: Any = None, n_boot: int 
         raise QAInputError(f"agreement_report(engine={engine!r}) computes {list(COUNT_METRICS)} from the "
                            f"task x label counts; {bad} need the rows in memory (engine='pandas').")
     src = source if isinstance(source, (ColumnarSource, Coded)) else open_source(source, func="agreement_report")
-    spill = engine == "duckdb" and isinstance(src, ColumnarSource) and use_spill(src)
-    if spill:  # one read of the source: counts and within-task pair sums by task bucket
-        coded, pairs, per_ann = _tables_from_spill(src, min_overlap=min_overlap)
+    tables: tuple[pd.DataFrame, pd.DataFrame] | None = None
+    if engine == "duckdb" and isinstance(src, ColumnarSource) and use_spill(src):
+        coded, *tables = _tables_from_spill(src, min_overlap=min_overlap)  # one read: counts and pair sums
     else:
         coded = src if isinstance(src, Coded) else sufficient_statistics(src, engine=engine, client=client)
     rng = check_random_state(random_state)
@@ -153,16 +156,15 @@ def engine_report(source: Any, *, engine: str, metrics: Any = None, n_boot: int 
                                  for m in metrics]
     summary = pd.concat(parts)
     summary["interpretation"] = [interpret(m, v) for m, v in summary["value"].items()]
-    empty_pairs = pd.DataFrame({"annotator_a": [], "annotator_b": [], "value": [], "n": [], "observed": []})
-    empty_ann = pd.DataFrame({"agreement": [], "kappa": [], "n_tasks": [], "n_labels": []},
-                             index=pd.Index([], name="annotator"))
-    if spill:
-        pass
+    if tables is not None:
+        pairs, per_ann = tables
     elif engine == "duckdb" and isinstance(src, ColumnarSource):
         pairs, per_ann = _pairwise_duckdb(src, coded, min_overlap=min_overlap), _per_annotator_duckdb(src, coded)
     elif engine == "dask" and isinstance(src, ColumnarSource):
         pairs, per_ann = _tables_from_dask(src, coded, client=client, min_overlap=min_overlap)
-    else:
-        pairs, per_ann = empty_pairs, empty_ann
+    else:  # counts without rows (a Coded passed in): no within-task pairs to count
+        pairs = pd.DataFrame({"annotator_a": [], "annotator_b": [], "value": [], "n": [], "observed": []})
+        per_ann = pd.DataFrame({"agreement": [], "kappa": [], "n_tasks": [], "n_labels": []},
+                               index=pd.Index([], name="annotator"))
     return AgreementReport(summary=summary, per_label=per_label(coded, n_boot=min(n_boot, 200), random_state=rng),
                            pairwise=pairs, per_annotator=per_ann)
