@@ -271,3 +271,17 @@ def test_figure_to_html_lays_out_once_and_keeps_a_figures_own_engine():
     fig.colorbar(ax.pcolormesh(np.arange(4.0).reshape(2, 2)), ax=ax)  # constrained + colorbar: no engine switch
     assert figure_to_html(fig).startswith("<img")
     assert not plt.get_fignums() or fig.number not in plt.get_fignums()  # closed
+
+
+def test_audit_majority_vote_refuses_regions_as_majority_vote_does():
+    """One box per (task, annotator) has no repeated pairs, so the shared-coding path would
+    take it: the vote still refuses a region field, naming its kind, as majority_vote does."""
+    from qa_toolkit import AnnotationFormatError
+    from qa_toolkit.aggregation import majority_vote
+    from qa_toolkit.report.votes import audit_majority_vote
+
+    boxes = pd.DataFrame({"task": [1, 1, 2, 2], "annotator": ["a", "b", "a", "b"], "label": ["car"] * 4,
+                          "x_min": [0, 1, 0, 1], "y_min": [0, 1, 0, 1], "x_max": [4, 5, 4, 5], "y_max": [4, 5, 4, 5]})
+    for fn in (majority_vote, audit_majority_vote):
+        with pytest.raises(AnnotationFormatError, match="kind 'box'"):
+            fn(boxes)

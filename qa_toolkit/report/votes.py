@@ -17,6 +17,7 @@ import pandas as pd
 from qa_toolkit._validation import check_option, check_random_state
 from qa_toolkit.aggregation import majority_vote
 from qa_toolkit.engines.coding import any_duplicate_pairs, code_annotations
+from qa_toolkit.units.kinds import check_label_field
 from qa_toolkit.vote import plurality_index
 
 __all__ = ["audit_majority_vote", "codes_as_majority_vote"]
@@ -56,6 +57,7 @@ def audit_majority_vote(data: pd.DataFrame, *, tie_policy: Literal["random", "fi
     True
     """
     check_option("tie_policy", tie_policy, tuple(_TIES), func="majority_vote")
+    check_label_field(data, func="majority_vote")  # regions, sets, several fields: refused as majority_vote does
     if not codes_as_majority_vote(data):
         return majority_vote(data, tie_policy=tie_policy, random_state=random_state)
     rng = check_random_state(random_state)
