@@ -290,3 +290,29 @@ def test_empty_source_raises_as_in_memory(crowd, tmp_path, small_buckets):
     with pytest.raises(AnnotationFormatError, match="is empty"):
         DawidSkene().fit(d, engine="duckdb")
     assert list(small_buckets.iterdir()) == []
+
+
+@pytest.mark.parametrize("engine", ["duckdb", "dask"])
+def test_region_columns_are_refused_not_counted_as_votes(tmp_path, engine, monkeypatch):
+    """One box per (task, annotator) has no repeated pairs: the engines, which read task,
+    annotator and label only, would count the boxes' labels as votes. They refuse the source,
+    naming it and the region columns; in memory the same boxes are matched into units."""
+    from qa_toolkit.agreement import agreement_report
+
+    if engine == "dask":
+        pytest.importorskip("dask.dataframe")
+    boxes = pd.DataFrame({"task": [1, 1, 2, 2], "annotator": list("abab"), "label": ["car"] * 4,
+                          "x_min": [0, 1, 0, 1], "y_min": [0] * 4, "x_max": [4] * 4, "y_max": [4] * 4})
+    path = tmp_path / "boxes.parquet"
+    boxes.to_parquet(path, index=False)
+    for call in (lambda: agreement_report(str(path), engine=engine),
+                 lambda: DawidSkene().fit(str(path), engine=engine),
+                 lambda: sufficient_statistics(boxes, engine=engine)):
+        with pytest.raises(AnnotationFormatError, match=r"region columns \['x_min', 'y_min', 'x_max', 'y_max'\]"):
+            call()
+    monkeypatch.setattr("qa_toolkit.engines.AUTO_ROWS", 1)  # 'auto' sends the file to DuckDB: refused too
+    with pytest.raises(AnnotationFormatError, match="boxes.parquet"):
+        agreement_report(str(path))
+    plain = boxes[["task", "annotator", "label"]]
+    plain.to_parquet(tmp_path / "plain.parquet", index=False)
+    assert sufficient_statistics(str(tmp_path / "plain.parquet"), engine=engine).counts.sum() == 4

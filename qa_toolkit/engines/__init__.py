@@ -57,6 +57,7 @@ def choose_engine(source: Any, engine: str = "auto", *, func: str = "choose_engi
     """
     check_option("engine", engine, ENGINES, func=func)
     if engine != "auto":
+        _refuse_regions(source, engine, func=func)
         return engine
     if isinstance(source, (pd.DataFrame, Coded)):
         return "pandas"
@@ -66,7 +67,36 @@ def choose_engine(source: Any, engine: str = "auto", *, func: str = "choose_engi
         src = open_source(source, func=func)
     else:
         return "pandas"
-    return "duckdb" if (src.n_rows < 0 or src.n_rows > AUTO_ROWS) else "pandas"
+    chosen = "duckdb" if (src.n_rows < 0 or src.n_rows > AUTO_ROWS) else "pandas"
+    _refuse_regions(src, chosen, func=func)
+    return chosen
+
+
+def _refuse_regions(source: Any, engine: str, *, func: str) -> None:
+    """The engines count the columns ``task, annotator, label`` only: a source that also has
+    region columns (boxes, spans, polygons, keypoints) is refused rather than counted as votes.
+    In memory (``engine='pandas'``) typed fields are matched into agreement units instead."""
+    if engine == "pandas":
+        return
+    if isinstance(source, pd.DataFrame):
+        cols, where = tuple(source.columns), "the table"
+    elif isinstance(source, ColumnarSource):
+        cols, where = source.columns, source.describe()
+    elif is_columnar_source(source):
+        src = open_source(source, func=func)
+        cols, where = src.columns, src.describe()
+    else:
+        return
+    from qa_toolkit.engines._labels import REGION_COLUMNS
+
+    regions = [c for c in REGION_COLUMNS if c in cols]
+    if regions:
+        raise AnnotationFormatError(
+            f"{func}(engine={engine!r}) counts one categorical label per (task, annotator) from the columns "
+            f"task, annotator, label, but {where} also has region columns {regions}: boxes, spans, polygons "
+            "and keypoints are not votes. Filter the source to a categorical field without those columns, or "
+            "read it into memory (qa.read_annotations, engine='pandas'), where typed fields are matched into "
+            "agreement units (qa.to_units / agreement_report(data, field=...)).")
 
 
 def aggregates(source: Any, *, engine: str, client: Any = None, func: str = "aggregates") -> Aggregates:

@@ -83,6 +83,7 @@ def _check_parquet(root: Path, *, func: str) -> ColumnarSource:
     if hive:
         part_cols = {part.split("=", 1)[0] for f in files for part in Path(f).relative_to(root).parts[:-1] if "=" in part}
     first_types: dict[str, Any] = {}
+    all_names: set[str] = set()
     n_rows = 0
     for f in files:
         try:
@@ -92,6 +93,7 @@ def _check_parquet(root: Path, *, func: str) -> ColumnarSource:
             raise AnnotationFormatError(f"{func}: {f} is not a readable Parquet file ({exc}).") from None
         n_rows += meta.num_rows
         names = set(schema.names)
+        all_names |= names
         missing = [c for c in REQUIRED if c not in names and c not in part_cols]
         if missing:
             raise AnnotationFormatError(
@@ -109,7 +111,7 @@ def _check_parquet(root: Path, *, func: str) -> ColumnarSource:
                     f"{func}: inconsistent schemas in {root}: column {c!r} is {typ} in {f} but "
                     f"{first_types[c][0]} in {first_types[c][1]}; write every partition with one schema."
                 )
-    cols = tuple(sorted(set(first_types) | part_cols))
+    cols = tuple(sorted(all_names | part_cols))  # every column of every file (the engines refuse region columns)
     ds = pds.dataset(files if not hive else str(root), format="parquet",
                      partitioning="hive" if hive else None)
     return ColumnarSource(kind="parquet", obj=ds, files=tuple(files), root=str(root), n_rows=n_rows,
